@@ -1,0 +1,255 @@
+"""Activation functions ``A = g(Z)`` and their backward rules.
+
+Each activation is a pair of functions that sit side by side:
+
+* ``forward(Z, out=None)`` returns ``A = g(Z)``;
+* ``backward(dA, Z, A, out=None)`` returns ``dZ``, the vector-Jacobian
+  product of ``g`` at ``Z`` with ``dA``. For the element-wise activations that
+  is the seed's ``dZ = dA * g'(Z)``; for softmax, whose Jacobian is not
+  diagonal, it is ``dZ = A * (dA - sum(dA * A, axis=1))``.
+
+Both accept ``out=`` so that the training loop can reuse preallocated
+buffers; ``out`` may be the same array as ``Z`` (forward) or ``dA``
+(backward). Every function is written to stay finite, without overflow
+warnings, for ``|Z|`` up to at least ``1e4``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from .errors import ConfigError
+
+
+class Activation:
+    """An element-wise activation ``g`` with derivative ``g'``.
+
+    Subclasses define :meth:`forward` and :meth:`derivative`; the backward
+    rule is then the seed's first equation, ``dZ = dA * g'(Z)``.
+    """
+
+    name = "activation"
+
+    def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def derivative(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """Return ``g'(Z)``; ``A = g(Z)`` is passed in so it need not be recomputed."""
+        raise NotImplementedError
+
+    def backward(
+        self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``dZ = dA * g'(Z)``."""
+        return np.multiply(dA, self.derivative(Z, A), out=out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Identity(Activation):
+    """``g(z) = z``; the seed's "no activation" output for regression."""
+
+    name = "identity"
+
+    def forward(self, Z, out=None):
+        if out is None:
+            return Z.copy()
+        if out is not Z:
+            np.copyto(out, Z)
+        return out
+
+    def derivative(self, Z, A):
+        return np.ones_like(Z)
+
+    def backward(self, dA, Z, A, out=None):
+        """``dZ = dA``."""
+        if out is None:
+            return dA.copy()
+        if out is not dA:
+            np.copyto(out, dA)
+        return out
+
+
+class ReLU(Activation):
+    """``g(z) = max(z, 0)``; ``g'(0) = 0`` as the seed takes it."""
+
+    name = "relu"
+
+    def forward(self, Z, out=None):
+        return np.maximum(Z, 0, out=out)
+
+    def derivative(self, Z, A):
+        return (Z > 0).astype(Z.dtype)
+
+    def backward(self, dA, Z, A, out=None):
+        """``dZ = dA * [Z > 0]``, without materialising the mask as floats."""
+        if out is None:
+            out = np.empty_like(dA)
+        np.multiply(dA, Z > 0, out=out)
+        return out
+
+
+class LeakyReLU(Activation):
+    """``g(z) = z`` for ``z > 0``, ``slope * z`` otherwise."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, Z, out=None):
+        return _copy_into(np.where(Z > 0, Z, Z * self.negative_slope), out)
+
+    def derivative(self, Z, A):
+        return np.where(Z > 0, 1, self.negative_slope).astype(Z.dtype, copy=False)
+
+
+class ELU(Activation):
+    """``g(z) = z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0, scale: float = 1.0):
+        self.alpha = alpha
+        self.scale = scale
+
+    def forward(self, Z, out=None):
+        negative = self.alpha * np.expm1(np.minimum(Z, 0))
+        return _copy_into(self.scale * np.where(Z > 0, Z, negative).astype(Z.dtype, copy=False), out)
+
+    def derivative(self, Z, A):
+        negative = self.alpha * np.exp(np.minimum(Z, 0))
+        return (self.scale * np.where(Z > 0, 1, negative)).astype(Z.dtype, copy=False)
+
+
+class SELU(ELU):
+    """Scaled ELU with the self-normalising constants of Klambauer et al. (2017)."""
+
+    name = "selu"
+
+    def __init__(self):
+        super().__init__(alpha=1.6732632423543772, scale=1.0507009873554805)
+
+
+class GELU(Activation):
+    """``g(z) = z * Phi(z)`` with ``Phi`` the standard normal CDF (the exact form)."""
+
+    name = "gelu"
+
+    def forward(self, Z, out=None):
+        return np.multiply(Z, special.ndtr(Z), out=out)
+
+    def derivative(self, Z, A):
+        density = np.exp(-0.5 * np.square(Z)) / Z.dtype.type(math.sqrt(2 * math.pi))
+        return special.ndtr(Z) + Z * density
+
+
+class SiLU(Activation):
+    """``g(z) = z * sigmoid(z)`` (also called swish)."""
+
+    name = "silu"
+
+    def forward(self, Z, out=None):
+        return np.multiply(Z, special.expit(Z), out=out)
+
+    def derivative(self, Z, A):
+        s = special.expit(Z)
+        return s * (1 + Z * (1 - s))
+
+
+class Softplus(Activation):
+    """``g(z) = log(1 + exp(z))``, computed as ``logaddexp(0, z)``."""
+
+    name = "softplus"
+
+    def forward(self, Z, out=None):
+        return np.logaddexp(Z.dtype.type(0), Z, out=out)
+
+    def derivative(self, Z, A):
+        return special.expit(Z)
+
+
+class Tanh(Activation):
+    """``g(z) = tanh(z)``, ``g'(z) = 1 - tanh(z)^2``."""
+
+    name = "tanh"
+
+    def forward(self, Z, out=None):
+        return np.tanh(Z, out=out)
+
+    def derivative(self, Z, A):
+        return 1 - np.square(A)
+
+
+class Sigmoid(Activation):
+    """``g(z) = 1 / (1 + exp(-z))``, ``g'(z) = g(z) (1 - g(z))``."""
+
+    name = "sigmoid"
+
+    def forward(self, Z, out=None):
+        return special.expit(Z, out=out)
+
+    def derivative(self, Z, A):
+        return A * (1 - A)
+
+
+class Softmax(Activation):
+    """``g(z)_k = exp(z_k) / sum_j exp(z_j)`` along each row, shifted by the row max."""
+
+    name = "softmax"
+
+    def forward(self, Z, out=None):
+        out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def derivative(self, Z, A):
+        raise ConfigError("softmax has no element-wise derivative; use backward()")
+
+    def backward(self, dA, Z, A, out=None):
+        """``dZ = A * (dA - sum_k dA_k A_k)``: the softmax Jacobian applied to ``dA``."""
+        inner = np.einsum("ij,ij->i", dA, A)[:, None]
+        out = np.subtract(dA, inner, out=out)
+        out *= A
+        return out
+
+
+def _copy_into(values: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return values
+    np.copyto(out, values)
+    return out
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls
+    for cls in (Identity, ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax)
+}
+"""Registry of activation names to classes."""
+
+RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu"})
+"""Activations whose layers are initialised with He's scheme."""
+
+
+def get_activation(activation: str | Activation) -> Activation:
+    """Return an :class:`Activation` from its registered name or pass one through.
+
+    Raises
+    ------
+    ConfigError
+        If the name is not registered; the message lists the valid names.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if activation is None:
+        return Identity()
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
+        )
+    return ACTIVATIONS[activation]()

@@ -1,0 +1,30 @@
+"""Exceptions raised by layerwise.
+
+Every user-facing failure is a :class:`LayerwiseError`. Subclasses also derive
+from the built-in exception that fits the failure, so ``except ValueError``
+keeps working for code that does not know about layerwise.
+"""
+
+
+class LayerwiseError(Exception):
+    """Base class of every error layerwise raises on purpose."""
+
+
+class ShapeError(LayerwiseError, ValueError):
+    """An array has the wrong number of dimensions, rows or columns."""
+
+
+class DataError(LayerwiseError, ValueError):
+    """Input data is empty, non-numeric, non-finite or has invalid labels."""
+
+
+class ConfigError(LayerwiseError, ValueError):
+    """An argument names an unknown component or has an invalid value."""
+
+
+class ModelFileError(LayerwiseError, ValueError):
+    """A model file is missing, corrupt, truncated or from a newer format."""
+
+
+class TrainingDivergedError(LayerwiseError, FloatingPointError):
+    """The training loss became NaN or infinite."""

@@ -1,0 +1,141 @@
+"""Layers: ``Dense`` (the seed's layer) and ``Dropout``.
+
+A ``Dense`` layer computes, for a batch ``A_prev`` of shape ``(m, n_{l-1})``::
+
+    Z = A_prev @ W.T + b          # the seed's Z = W . A_prev + b, rows as examples
+    A = g(Z)
+
+and its backward pass is the seed's four equations, one line each (see
+:meth:`Dense.backward`). ``W`` and ``b`` are views into the owning network's
+flat parameter buffer; they are bound by :meth:`Dense.bind` when the network
+is built.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .activations import RELU_FAMILY, Activation, get_activation
+from .errors import ConfigError
+from .initializers import get_initializer
+
+
+class Dense:
+    """A fully connected layer ``A = g(A_prev @ W.T + b)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of neurons ``n_l``.
+    activation : str or Activation, default "relu"
+        Name of a registered activation (see ``layerwise.activations.ACTIVATIONS``).
+    init : {"he", "glorot", "lecun"}, optional
+        Weight initialisation. Defaults to He for the ReLU family, LeCun for
+        SELU and Glorot otherwise.
+    """
+
+    def __init__(self, units: int, activation: str | Activation = "relu", init: str | None = None):
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ConfigError(f"Dense units must be a positive integer, received {units!r}")
+        self.units = int(units)
+        self.activation = get_activation(activation)
+        if init is None:
+            name = self.activation.name
+            init = "lecun" if name == "selu" else "he" if name in RELU_FAMILY else "glorot"
+        get_initializer(init)
+        self.init = init
+        self.W: np.ndarray | None = None
+        self.b: np.ndarray | None = None
+
+    def bind(self, W: np.ndarray, b: np.ndarray) -> None:
+        """Attach the parameter views ``W`` (units, n_in) and ``b`` (units,)."""
+        self.W, self.b = W, b
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Fill ``W`` from the initialiser and set ``b`` to zero."""
+        n_out, n_in = self.W.shape
+        self.W[...] = get_initializer(self.init)(rng, n_out, n_in)
+        self.b[...] = 0
+
+    def forward(self, A_prev: np.ndarray, Z: np.ndarray | None = None, A: np.ndarray | None = None):
+        """Return ``(Z, A)``; ``Z`` and ``A`` may be preallocated outputs."""
+        Z = np.matmul(A_prev, self.W.T, out=Z)  # Z = W . A_prev ...
+        Z += self.b  #                              ... + b
+        A = self.activation.forward(Z, out=A)  # A = g(Z)
+        return Z, A
+
+    def backward(
+        self,
+        dZ: np.ndarray,
+        A_prev: np.ndarray,
+        dW: np.ndarray,
+        db: np.ndarray,
+        dA_prev: np.ndarray | None = None,
+        need_dA_prev: bool = True,
+    ) -> np.ndarray | None:
+        """Write ``dW`` and ``db`` in place and return ``dA_prev``.
+
+        ``dZ`` is the layer's ``dJ/dZ`` per example (the seed's first
+        equation, ``dZ = dA * g'(Z)``, has already been applied)::
+
+            dW      = (1/m) dZ^T . A_prev      (seed: (1/m) dZ . A_prev^T)
+            db      = (1/m) sum_i dZ
+            dA_prev = dZ . W                   (seed: W^T . dZ)
+        """
+        m = dZ.shape[0]
+        np.matmul(dZ.T, A_prev, out=dW)  # dW = (1/m) dZ^T . A_prev
+        dW *= 1 / m
+        np.sum(dZ, axis=0, out=db)  # db = (1/m) sum_i dZ
+        db *= 1 / m
+        if not need_dA_prev:
+            return None
+        return np.matmul(dZ, self.W, out=dA_prev)  # dA_prev = dZ . W
+
+    def get_config(self) -> dict:
+        return {"type": "Dense", "units": self.units, "activation": self.activation.name, "init": self.init}
+
+    def __repr__(self) -> str:
+        return f"Dense({self.units}, activation={self.activation.name!r})"
+
+
+class Dropout:
+    """Inverted dropout on the output of the preceding layer (or on the input).
+
+    In training each unit is kept with probability ``1 - rate`` and the kept
+    units are scaled by ``1 / (1 - rate)``, so that nothing changes at
+    prediction time, when dropout is off.
+
+    Parameters
+    ----------
+    rate : float
+        Fraction of units dropped, in ``[0, 1)``.
+    """
+
+    def __init__(self, rate: float):
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise ConfigError(f"Dropout rate must be a number in [0, 1), received {rate!r}")
+        self.rate = float(rate)
+
+    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype) -> np.ndarray:
+        """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped."""
+        scale = np.dtype(dtype).type(1.0 / (1.0 - self.rate))
+        kept = rng.random(shape, dtype=dtype) >= self.rate
+        return kept.astype(dtype) * scale
+
+    def get_config(self) -> dict:
+        return {"type": "Dropout", "rate": self.rate}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate})"
+
+
+def layer_from_config(config: dict):
+    """Rebuild a layer from :meth:`Dense.get_config` or :meth:`Dropout.get_config`."""
+    kind = config.get("type")
+    if kind == "Dense":
+        return Dense(config["units"], activation=config["activation"], init=config.get("init"))
+    if kind == "Dropout":
+        return Dropout(config["rate"])
+    raise ConfigError(f"unknown layer type {kind!r}; expected 'Dense' or 'Dropout'")

@@ -1,0 +1,153 @@
+"""Loss functions ``J(A_L, Y)`` and their gradients with respect to ``A_L``.
+
+Every loss is a mean over the ``m`` examples of a per-example loss that sums
+over the ``K`` outputs (``A_L`` and ``Y`` have shape ``(m, K)``):
+
+* ``cross_entropy``        ``J = -(1/m) sum_i sum_k Y_ik log A_ik``
+* ``binary_cross_entropy`` ``J = -(1/m) sum_i sum_k [Y log A + (1 - Y) log(1 - A)]``
+* ``mse``                  ``J = (1/(2m)) sum_i sum_k (A - Y)^2``
+* ``mae``                  ``J = (1/m) sum_i sum_k |A - Y|``
+* ``huber``                ``J = (1/m) sum_i sum_k h(A - Y)``, ``h(r) = r^2/2`` for
+  ``|r| <= delta`` and ``delta (|r| - delta/2)`` beyond.
+
+With ``sample_weight`` the mean becomes the weighted mean
+``sum_i w_i l_i / sum_i w_i``.
+
+``grad`` returns ``dA_L``, the per-example derivative ``m * dJ/dA_L`` (the
+seed's scaling: the ``1/m`` enters only in ``dW`` and ``db``).
+
+The seed's output shortcut ``dZ_L = A_L - Y`` holds exactly for three pairs,
+listed in :data:`FUSED`: for each, ``dJ/dA_L * g'(Z_L)`` simplifies
+algebraically to ``A_L - Y`` (for softmax because each row of ``Y`` sums to
+one). The shortcut is cheaper and, unlike the general path, never divides by
+a probability that may have underflowed to zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class Loss:
+    """A per-example loss averaged over the examples."""
+
+    name = "loss"
+
+    def per_example(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Return the loss of each example, shape ``(m,)``."""
+        raise NotImplementedError
+
+    def grad(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Return ``dA_L = m * dJ/dA_L``, shape ``(m, K)``."""
+        raise NotImplementedError
+
+    def value(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """Return ``J``, the (weighted) mean of :meth:`per_example`."""
+        losses = self.per_example(AL, Y)
+        if sample_weight is None:
+            return float(np.mean(losses, dtype=np.float64))
+        return float(np.dot(losses.astype(np.float64), sample_weight) / np.sum(sample_weight, dtype=np.float64))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _safe_log(x: np.ndarray) -> np.ndarray:
+    """``log(max(x, tiny))``: finite even where a probability underflowed to 0."""
+    return np.log(np.maximum(x, np.finfo(x.dtype).tiny))
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy for a softmax output; labels one-hot or integer."""
+
+    name = "cross_entropy"
+
+    def per_example(self, AL, Y):
+        return -np.einsum("ik,ik->i", Y, _safe_log(AL))
+
+    def grad(self, AL, Y):
+        return -Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy for sigmoid outputs, single or multi-label."""
+
+    name = "binary_cross_entropy"
+
+    def per_example(self, AL, Y):
+        return -(Y * _safe_log(AL) + (1 - Y) * _safe_log(1 - AL)).sum(axis=1)
+
+    def grad(self, AL, Y):
+        tiny = np.finfo(AL.dtype).tiny
+        return -Y / np.maximum(AL, tiny) + (1 - Y) / np.maximum(1 - AL, tiny)
+
+
+class MeanSquaredError(Loss):
+    """Half the squared error, so that ``dJ/dA_L = A_L - Y`` as in the seed."""
+
+    name = "mse"
+
+    def per_example(self, AL, Y):
+        return 0.5 * np.square(AL - Y).sum(axis=1)
+
+    def grad(self, AL, Y):
+        return AL - Y
+
+
+class MeanAbsoluteError(Loss):
+    """Absolute error; its derivative at zero is taken as 0."""
+
+    name = "mae"
+
+    def per_example(self, AL, Y):
+        return np.abs(AL - Y).sum(axis=1)
+
+    def grad(self, AL, Y):
+        return np.sign(AL - Y)
+
+
+class Huber(Loss):
+    """Squared error near zero, absolute error beyond ``delta`` (default 1)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        if not delta > 0:
+            raise ConfigError(f"huber delta must be positive, received {delta!r}")
+        self.delta = delta
+
+    def per_example(self, AL, Y):
+        r = np.abs(AL - Y)
+        quadratic = np.minimum(r, self.delta)
+        return (0.5 * np.square(quadratic) + self.delta * (r - quadratic)).sum(axis=1)
+
+    def grad(self, AL, Y):
+        return np.clip(AL - Y, -self.delta, self.delta)
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber)
+}
+"""Registry of loss names to classes."""
+
+FUSED = frozenset({("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")})
+"""(output activation, loss) pairs for which ``dZ_L = A_L - Y`` exactly."""
+
+CLASSIFICATION_LOSSES = frozenset({"cross_entropy", "binary_cross_entropy"})
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Return a :class:`Loss` from its registered name or pass one through.
+
+    Raises
+    ------
+    ConfigError
+        If the name is not registered; the message lists the valid names.
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ConfigError(f"unknown loss {loss!r}; expected one of {', '.join(sorted(LOSSES))}")
+    return LOSSES[loss]()

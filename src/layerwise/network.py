@@ -1,0 +1,435 @@
+"""The L-layer network of the seed: forward pass with a cache, backward pass.
+
+Shapes (rows are examples; weights in the seed's orientation)::
+
+    A0 = X          (m, n_0)
+    W[l]            (n_l, n_{l-1})          b[l]  (n_l,)
+    Z[l] = A[l-1] @ W[l].T + b[l]           (m, n_l)
+    A[l] = g[l](Z[l])                       (m, n_l)
+
+All parameters live in one flat contiguous buffer, laid out
+``[W1, ..., WL, b1, ..., bL]``; ``net.params`` hands out the seed-named views
+into it. The weights come first so that the L2 penalty and other per-weight
+updates act on one contiguous slice.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+
+from .errors import ConfigError, DataError, ShapeError
+from .layers import Dense, Dropout, layer_from_config
+from .losses import CLASSIFICATION_LOSSES, FUSED, get_loss
+from .validation import as_numeric_2d, check_finite
+
+DTYPES = ("float32", "float64")
+
+
+class Network:
+    """A feedforward network trained by backpropagation.
+
+    Parameters
+    ----------
+    layers : list of Dense and Dropout
+        The layers in order. A ``Dropout`` acts on the output of the ``Dense``
+        layer before it (or, placed first, on the input).
+    loss : str, optional
+        ``"cross_entropy"``, ``"binary_cross_entropy"``, ``"mse"``, ``"mae"``
+        or ``"huber"``. By default chosen from the output activation: softmax
+        -> cross_entropy, sigmoid -> binary_cross_entropy, otherwise mse.
+    input_dim : int, optional
+        Number of input features ``n_0``. Without it the network is built on
+        its first input.
+    seed : int, optional
+        Seed of the network's NumPy ``Generator``, the only source of
+        randomness (initialisation, shuffling, dropout).
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of parameters and computation. Inputs are cast to it.
+    l2 : float, default 0
+        L2 penalty ``lambda``: the loss gains ``lambda/(2m) sum_l ||W[l]||^2``.
+
+    Examples
+    --------
+    >>> import layerwise as lw
+    >>> net = lw.Network([lw.Dense(4), lw.Dense(3, activation="softmax")], input_dim=2, seed=0)
+    >>> net.params["W1"].shape
+    (4, 2)
+    """
+
+    def __init__(self, layers, loss: str | None = None, input_dim: int | None = None,
+                 seed: int | None = None, dtype: str = "float32", l2: float = 0.0):
+        layers = list(layers)
+        if not layers or not any(isinstance(layer, Dense) for layer in layers):
+            raise ConfigError("a Network needs at least one Dense layer")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, (Dense, Dropout)):
+                raise ConfigError(f"layer {index} must be a Dense or Dropout layer, received {layer!r}")
+            if isinstance(layer, Dropout) and index > 0 and isinstance(layers[index - 1], Dropout):
+                raise ConfigError(f"layers {index - 1} and {index} are consecutive Dropout layers; merge them")
+        if isinstance(layers[-1], Dropout):
+            raise ConfigError("the last layer must be Dense, not Dropout")
+        if str(dtype) not in DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, received {dtype!r}")
+        if not isinstance(l2, numbers.Real) or l2 < 0:
+            raise ConfigError(f"l2 must be a non-negative number, received {l2!r}")
+        self.layers = layers
+        self.dense = [layer for layer in layers if isinstance(layer, Dense)]
+        self.dropouts = _dropouts_by_output(layers)
+        output = self.dense[-1].activation.name
+        if loss is None:
+            loss = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(output, "mse")
+        self.loss_fn = get_loss(loss)
+        self.fused = (output, self.loss_fn.name) in FUSED
+        self.dtype = np.dtype(str(dtype))
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.l2 = float(l2)
+        self.classes = None
+        self.input_dim = None
+        self.theta = self.dtheta = None
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # ------------------------------------------------------------------ build
+    @property
+    def L(self) -> int:
+        """Number of Dense layers, the seed's ``L``."""
+        return len(self.dense)
+
+    @property
+    def built(self) -> bool:
+        return self.theta is not None
+
+    def build(self, input_dim: int) -> Network:
+        """Allocate and initialise the parameters for ``input_dim`` features."""
+        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
+            raise ConfigError(f"input_dim must be a positive integer, received {input_dim!r}")
+        self.input_dim = int(input_dim)
+        widths = [self.input_dim] + [layer.units for layer in self.dense]
+        self.theta = np.zeros(self.n_params_for(widths), dtype=self.dtype)
+        self.dtheta = np.zeros_like(self.theta)
+        self._views = _param_views(self.theta, widths)
+        self.n_weights = sum(W.size for W, _ in self._views)
+        for layer, (W, b) in zip(self.dense, self._views):
+            layer.bind(W, b)
+            layer.initialize(self.rng)
+        self.grad_views = _param_views(self.dtheta, widths)
+        return self
+
+    @staticmethod
+    def n_params_for(widths: list[int]) -> int:
+        return sum(n_out * (n_in + 1) for n_in, n_out in zip(widths[:-1], widths[1:]))
+
+    def _ensure_built(self, n_features: int) -> None:
+        if not self.built:
+            self.build(n_features)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Live parameter arrays keyed ``W1, b1, ..., WL, bL``; writes change the network."""
+        self._require_built()
+        out = {}
+        for l, layer in enumerate(self.dense, start=1):
+            out[f"W{l}"], out[f"b{l}"] = layer.W, layer.b
+        return out
+
+    @property
+    def n_params(self) -> int:
+        self._require_built()
+        return self.theta.size
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise ConfigError("the network is not built yet: pass input_dim= or call forward/fit on data first")
+
+    # ---------------------------------------------------------------- checks
+    def check_X(self, X, name: str = "X") -> np.ndarray:
+        """Validate ``X`` and return it as a 2-D array of the network's dtype."""
+        X = as_numeric_2d(X, name, dtype=self.dtype)
+        self._ensure_built(X.shape[1])
+        if X.shape[1] != self.input_dim:
+            raise ShapeError(
+                f"Dense layer 1 expects {self.input_dim} input features, received {X.shape[1]}"
+            )
+        return X
+
+    def check_Y(self, Y, m: int | None = None) -> np.ndarray:
+        """Validate targets and return them as an ``(m, K)`` array of the network's dtype.
+
+        Cross-entropy accepts integer class labels ``0 .. K-1`` of shape
+        ``(m,)`` and one-hot rows; a single-output network accepts ``(m,)``.
+        """
+        K = self.dense[-1].units
+        try:
+            Y = np.asarray(Y)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"Y must be a numeric array ({exc})") from None
+        if Y.dtype.kind not in "biuf":
+            raise DataError(f"Y must be numeric, received an array of dtype {Y.dtype}")
+        if Y.ndim == 0 or Y.ndim > 2 or Y.size == 0:
+            raise ShapeError(f"Y must be a non-empty 1-D or 2-D array, received shape {Y.shape}")
+        check_finite(Y, "Y")
+        if m is not None and Y.shape[0] != m:
+            raise ShapeError(f"X and Y must have the same number of examples (rows); received {m} and {Y.shape[0]}")
+        labels = Y.ndim == 1 or (Y.shape[1] == 1 and K > 1)
+        if labels and self.loss_fn.name == "cross_entropy":
+            return self._one_hot(Y.reshape(-1))
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape[1] != K:
+            raise ShapeError(
+                f"Y has {Y.shape[1]} column(s) but the output layer (Dense layer {self.L}) has {K} unit(s)"
+            )
+        return Y.astype(self.dtype, copy=False)
+
+    def _one_hot(self, labels: np.ndarray) -> np.ndarray:
+        K = self.dense[-1].units
+        if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+            raise DataError("class labels must be integers, received non-integer values")
+        bad = (labels < 0) | (labels >= K)
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise DataError(
+                f"class labels must lie in 0..{K - 1} for an output layer of {K} units; "
+                f"{int(bad.sum())} label(s) out of range, the first is {labels[first].item()!r} at row {first}"
+            )
+        Y = np.zeros((labels.size, K), dtype=self.dtype)
+        Y[np.arange(labels.size), labels.astype(np.intp)] = 1
+        return Y
+
+    def check_sample_weight(self, sample_weight, m: int) -> np.ndarray | None:
+        """Validate per-example weights: shape ``(m,)``, finite, non-negative, not all zero."""
+        if sample_weight is None:
+            return None
+        w = as_numeric_2d(np.asarray(sample_weight).reshape(-1, 1), "sample_weight", dtype=self.dtype).ravel()
+        if w.size != m:
+            raise ShapeError(f"sample_weight must have one weight per example ({m}), received {w.size}")
+        if (w < 0).any() or not w.sum() > 0:
+            raise DataError("sample_weight must be non-negative with a positive sum")
+        return w
+
+    # --------------------------------------------------------------- forward
+    def forward(self, X, training: bool = False):
+        """Run the forward pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_0)
+        training : bool, default False
+            Apply dropout (the masks are stored in the cache as ``D<l>``).
+
+        Returns
+        -------
+        AL : ndarray of shape (m, n_L)
+            The output ``A<L>`` (a copy the caller owns).
+        cache : dict
+            ``A0, Z1, A1, ..., ZL, AL`` (and dropout masks ``D<l>``).
+        """
+        X = self.check_X(X)
+        cache = self._forward(X, training)
+        return cache[f"A{self.L}"], cache
+
+    def _forward(self, X: np.ndarray, training: bool = False, workspace: dict | None = None) -> dict:
+        """The seed's forward loop; ``workspace`` supplies preallocated outputs."""
+        ws = workspace or {}
+        cache = {}
+        cache["A0"] = A = self._dropout(0, X, training, cache)
+        for l, layer in enumerate(self.dense, start=1):
+            Z, A = layer.forward(A, ws.get(f"Z{l}"), ws.get(f"A{l}"))  # Z = W.A_prev + b ; A = g(Z)
+            cache[f"Z{l}"] = Z
+            cache[f"A{l}"] = A = self._dropout(l, A, training, cache)
+        return cache
+
+    def _dropout(self, l: int, A: np.ndarray, training: bool, cache: dict) -> np.ndarray:
+        dropout = self.dropouts.get(l)
+        if dropout is None or not training or dropout.rate == 0:
+            return A
+        cache[f"D{l}"] = D = dropout.mask(self.rng, A.shape, self.dtype)
+        return A * D if l == 0 else np.multiply(A, D, out=A)
+
+    # -------------------------------------------------------------- backward
+    def backward(self, cache: dict, Y, sample_weight=None) -> dict[str, np.ndarray]:
+        """Run the backward pass of the seed.
+
+        Parameters
+        ----------
+        cache : dict
+            The cache returned by :meth:`forward`.
+        Y : array-like
+            Targets: one-hot rows or integer labels for cross-entropy,
+            otherwise an ``(m, K)`` array (``(m,)`` when ``K == 1``).
+        sample_weight : array-like of shape (m,), optional
+            Per-example weights; the loss becomes their weighted mean.
+
+        Returns
+        -------
+        grads : dict
+            ``dW<l>``, ``db<l>`` (exactly ``dJ/dW``, ``dJ/db`` of the mean
+            loss), ``dZ<l>`` and ``dA<l>`` (per-example derivatives,
+            ``m * dJ/dZ`` and ``m * dJ/dA``) for every layer. ``dA<L>`` is
+            present only on the general output path, where it is computed.
+        """
+        m = cache["A0"].shape[0]
+        Y = self.check_Y(Y, m)
+        w = self.check_sample_weight(sample_weight, m)
+        dtheta = np.empty_like(self.theta)
+        grad_views = _param_views(dtheta, self._widths)
+        grads = self._backward(cache, Y, w, dtheta, grad_views)
+        for l, (dW, db) in enumerate(grad_views, start=1):
+            grads[f"dW{l}"], grads[f"db{l}"] = dW, db
+        return grads
+
+    @property
+    def _widths(self) -> list[int]:
+        return [self.input_dim] + [layer.units for layer in self.dense]
+
+    def _backward(self, cache: dict, Y: np.ndarray, sample_weight: np.ndarray | None,
+                  dtheta: np.ndarray, grad_views: list, workspace: dict | None = None) -> dict:
+        """Backpropagate from the output to layer 1, writing ``dW``, ``db`` into ``dtheta``.
+
+        With a ``workspace`` the per-example derivatives are computed in
+        place in its buffers and the returned ``dZ``/``dA`` may alias.
+        """
+        ws = workspace or {}
+        L, m = self.L, Y.shape[0]
+        grads = {}
+        AL, ZL = cache[f"A{L}"], cache[f"Z{L}"]
+        if self.fused:
+            dZ = np.subtract(AL, Y, out=ws.get(f"dZ{L}"))  # dZ_L = A_L - Y (the seed's shortcut)
+        else:
+            grads[f"dA{L}"] = dA = self.loss_fn.grad(AL, Y)  # dA_L = dJ/dA_L
+            dZ = self.dense[-1].activation.backward(dA, ZL, AL, out=ws.get(f"dZ{L}"))  # dZ_L = dA_L * g'(Z_L)
+        if sample_weight is not None:
+            dZ *= (sample_weight * (m / sample_weight.sum()))[:, None]
+        for l in range(L, 0, -1):
+            layer = self.dense[l - 1]
+            if l < L:
+                D = cache.get(f"D{l}")
+                if D is not None:
+                    dA = np.multiply(dA, D, out=dA if workspace is not None else None)
+                A = cache[f"A{l}"] if D is None else layer.activation.forward(cache[f"Z{l}"])  # g(Z) before dropout
+                dZ = layer.activation.backward(dA, cache[f"Z{l}"], A, out=ws.get(f"dZ{l}"))  # dZ = dA * g'(Z)
+            grads[f"dZ{l}"] = dZ
+            dW, db = grad_views[l - 1]
+            dA = layer.backward(dZ, cache[f"A{l - 1}"], dW, db, ws.get(f"dA{l - 1}"), need_dA_prev=l > 1)
+            if l > 1:
+                grads[f"dA{l - 1}"] = dA
+        if self.l2:
+            dtheta[: self.n_weights] += (self.l2 / m) * self.theta[: self.n_weights]  # dW += (lambda/m) W
+        return grads
+
+    # ------------------------------------------------------------------ loss
+    def loss(self, AL, Y, sample_weight=None) -> float:
+        """The cost ``J``: the mean (or weighted mean) loss plus the L2 penalty."""
+        AL = np.asarray(AL)
+        Y = self.check_Y(Y, AL.shape[0])
+        w = self.check_sample_weight(sample_weight, AL.shape[0])
+        return self._loss(AL, Y, w)
+
+    def _loss(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        J = self.loss_fn.value(AL, Y, sample_weight)
+        if self.l2:
+            weights = self.theta[: self.n_weights].astype(np.float64, copy=False)
+            J += self.l2 / (2 * Y.shape[0]) * float(weights @ weights)
+        return J
+
+    # -------------------------------------------------------------- predict
+    @property
+    def is_classifier(self) -> bool:
+        return self.loss_fn.name in CLASSIFICATION_LOSSES
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return the output activations ``A<L>`` (probabilities for classifiers)."""
+        return self.forward(X)[0]
+
+    def predict(self, X) -> np.ndarray:
+        """Predict targets.
+
+        Cross-entropy networks return class indices (or ``classes`` labels
+        when set); binary cross-entropy returns 0/1 of shape ``(m,)`` for one
+        output and ``(m, K)`` for multi-label; regression returns ``A<L>``.
+        """
+        AL = self.predict_proba(X)
+        if self.loss_fn.name == "cross_entropy":
+            index = AL.argmax(axis=1)
+        elif self.loss_fn.name == "binary_cross_entropy":
+            index = (AL > 0.5).astype(np.int64)
+            if AL.shape[1] == 1:
+                index = index.ravel()
+        else:
+            return AL
+        return index if self.classes is None else np.asarray(self.classes)[index]
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """A JSON-compatible description from which :meth:`from_config` rebuilds the network."""
+        return {
+            "layers": [layer.get_config() for layer in self.layers],
+            "loss": self.loss_fn.name,
+            "input_dim": self.input_dim,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+            "l2": self.l2,
+            "classes": None if self.classes is None else list(self.classes),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Network:
+        """Build an (initialised) network from :meth:`get_config` output."""
+        layers = [layer_from_config(layer) for layer in config["layers"]]
+        net = cls(layers, loss=config["loss"], input_dim=config.get("input_dim"), seed=config.get("seed"),
+                  dtype=config.get("dtype", "float32"), l2=config.get("l2", 0.0))
+        net.classes = config.get("classes")
+        return net
+
+    def copy(self) -> Network:
+        """An independent deep copy (parameters, generator state and all)."""
+        twin = copy.deepcopy(self)
+        if twin.built:
+            twin._views = _param_views(twin.theta, twin._widths)
+            twin.grad_views = _param_views(twin.dtheta, twin._widths)
+            for layer, (W, b) in zip(twin.dense, twin._views):
+                layer.bind(W, b)
+        return twin
+
+    def astype(self, dtype: str) -> Network:
+        """A copy of the network in another dtype (the generator state is copied too)."""
+        twin = Network.from_config({**self.get_config(), "dtype": str(dtype), "input_dim": None})
+        twin.rng = copy.deepcopy(self.rng)
+        if self.built:
+            twin.build(self.input_dim)
+            twin.theta[...] = self.theta
+        twin.classes = self.classes
+        return twin
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], loss={self.loss_fn.name!r}, input_dim={self.input_dim}, dtype={self.dtype.name!r})"
+
+
+def _dropouts_by_output(layers) -> dict[int, Dropout]:
+    """Map each Dropout to the number of the Dense layer whose output it drops (0: the input)."""
+    dropouts, l = {}, 0
+    for layer in layers:
+        if isinstance(layer, Dense):
+            l += 1
+        else:
+            dropouts[l] = layer
+    return dropouts
+
+
+def _param_views(flat: np.ndarray, widths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split a flat ``[W1..WL, b1..bL]`` buffer into ``(W, b)`` views per layer."""
+    shapes = list(zip(widths[1:], widths[:-1]))
+    offset, Ws = 0, []
+    for n_out, n_in in shapes:
+        Ws.append(flat[offset: offset + n_out * n_in].reshape(n_out, n_in))
+        offset += n_out * n_in
+    bs = []
+    for n_out, _ in shapes:
+        bs.append(flat[offset: offset + n_out])
+        offset += n_out
+    return list(zip(Ws, bs))

@@ -1,0 +1,57 @@
+"""Input checks shared by the network, the trainer and the command line.
+
+Each check turns a user mistake into a :class:`~layerwise.errors.LayerwiseError`
+that says what was expected and what was received, before NumPy gets a
+chance to fail somewhere deep inside.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DataError, ShapeError
+
+
+def as_numeric_2d(X, name: str = "X", dtype=None) -> np.ndarray:
+    """Return ``X`` as a non-empty 2-D numeric array with finite entries.
+
+    Raises
+    ------
+    DataError
+        If ``X`` is not numeric, is empty, or holds NaN or inf.
+    ShapeError
+        If ``X`` is not two-dimensional.
+    """
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must be a numeric array, received {type(X).__name__} ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except (ValueError, TypeError):
+            raise DataError(f"{name} must be numeric, received an array of dtype {array.dtype}") from None
+    if array.ndim != 2:
+        raise ShapeError(f"{name} must be 2-D (examples, features), received shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise DataError(f"{name} is empty: received shape {array.shape}")
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    check_finite(array, name)
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
+    if array.dtype.kind != "f":
+        return
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad = np.argwhere(~finite)
+    first = tuple(int(i) for i in bad[0])
+    raise DataError(
+        f"{name} contains {len(bad)} NaN or infinite value(s); the first is at index {first} "
+        f"({array[first]}); remove or impute them before training"
+    )
+

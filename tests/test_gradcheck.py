@@ -1,0 +1,65 @@
+"""Finite differences against backpropagation for every activation and every loss pairing."""
+
+import numpy as np
+import pytest
+from conftest import random_targets, small_net
+
+import layerwise as lw
+from layerwise.activations import ACTIVATIONS
+
+HIDDEN = sorted(set(ACTIVATIONS) - {"softmax"})
+OUTPUTS = {
+    "cross_entropy": ["softmax", "sigmoid"],
+    "binary_cross_entropy": ["sigmoid", "softmax"],
+    "mse": ["identity", "tanh", "sigmoid", "softmax", "softplus"],
+    "mae": ["identity", "tanh"],
+    "huber": ["identity", "elu"],
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN + ["softmax"])
+def test_every_hidden_activation(hidden, rng):
+    net = small_net([6, 5], 3, hidden_act=hidden, out_act="identity", loss="mse", seed=3)
+    X = rng.standard_normal((8, 5))
+    report = lw.gradcheck(net, X, rng.standard_normal((8, 3)))
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("loss,output", [(loss, out) for loss, outs in OUTPUTS.items() for out in outs])
+def test_every_loss_with_its_output_activations(loss, output, rng):
+    net = small_net([6], 4, hidden_act="tanh", out_act=output, loss=loss, seed=5)
+    X = rng.standard_normal((9, 5))
+    report = lw.gradcheck(net, X, random_targets(rng, loss, 9, 4))
+    assert report.ok, str(report)
+    assert net.fused == ((output, loss) in lw.losses.FUSED)
+
+
+def test_a_wrong_gradient_is_caught(rng, monkeypatch):
+    net = small_net([4], 2, loss="mse")
+    monkeypatch.setattr(lw.activations.Tanh, "derivative", lambda self, Z, A: 1.1 * (1 - A**2))
+    report = lw.gradcheck(net, rng.standard_normal((5, 5)), rng.standard_normal((5, 2)))
+    assert not report.ok and report.errors["W1"] > 1e-3 and report.errors["W2"] < 1e-6
+
+
+def test_sampling_limits_the_entries_checked(rng):
+    net = small_net([40], 3, n_in=30, loss="mse")
+    report = lw.gradcheck(net, rng.standard_normal((4, 30)), rng.standard_normal((4, 3)), max_entries=10)
+    assert report.checked["W1"] + report.kinks["W1"] == 10 and report.checked["b2"] == 3
+
+
+def test_inputs_on_a_relu_kink_are_reported_not_failed():
+    net = small_net([3], 1, hidden_act="relu", n_in=2, loss="mse")
+    net.params["W1"][...] = [[1.0, -1.0], [0.5, 0.5], [-1.0, 2.0]]
+    X = np.array([[1.0, 1.0]])  # unit 1 has Z = 0 exactly
+    report = lw.gradcheck(net, X, np.array([[0.3]]))
+    assert report.ok
+    assert report.kinks["W1"] > 0
+    assert "kink" in str(report)
+
+
+def test_gradcheck_leaves_the_network_untouched(rng):
+    net = small_net([4], 2, loss="mse", dtype="float32")
+    before = net.theta.copy()
+    lw.gradcheck(net, rng.standard_normal((3, 5)), rng.standard_normal((3, 2)))
+    np.testing.assert_array_equal(net.theta, before)
+    assert net.theta.dtype == np.float32
