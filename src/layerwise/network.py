@@ -405,6 +405,12 @@ class Network:
         twin.classes = self.classes
         return twin
 
+    def save(self, path) -> None:
+        """Save to a safetensors model file atomically; see :func:`layerwise.io.save`."""
+        from .io import save
+
+        save(self, path)
+
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Network([{inner}], loss={self.loss_fn.name!r}, input_dim={self.input_dim}, dtype={self.dtype.name!r})"
