@@ -1,0 +1,385 @@
+"""Learning-rate schedules, stepped once per epoch.
+
+A schedule turns the optimizer's base learning rate into one learning rate per
+epoch. The trainer drives it with two calls::
+
+    schedule = get_schedule("cosine", warmup=5)
+    optimizer.lr = schedule.start(optimizer.lr, epochs=n_epochs)   # lr of epoch 0
+    for epoch in range(n_epochs):
+        ...                                                         # train one epoch
+        optimizer.lr = schedule.step(val_loss)                      # lr of the next epoch
+
+``step`` takes the monitored metric, which only :class:`ReduceOnPlateau` uses.
+The values match ``torch.optim.lr_scheduler`` (``StepLR``, ``ExponentialLR``,
+``LinearLR`` followed by ``CosineAnnealingLR``, ``ReduceLROnPlateau``).
+
+:meth:`Schedule.state_dict` returns JSON-compatible scalars only::
+
+    {"name": "plateau", "hyper": {...}, "base_lr": 0.01, "lr": 0.001, "epoch": 12, "extra": {...}}
+
+where ``extra`` holds what a schedule tracks beyond the epoch (the resolved
+horizon of a cosine schedule; the best metric and counters of a plateau one).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from .errors import ConfigError
+from .optim import _check_range
+
+
+class Schedule:
+    """Base class of the epoch-wise learning-rate schedules.
+
+    Subclasses define :meth:`lr_at` (closed form in the epoch index) or
+    override :meth:`step`; they store hyper-parameters as attributes named like
+    their constructor arguments.
+    """
+
+    name: ClassVar[str] = "schedule"
+
+    def __init__(self) -> None:
+        self.base_lr: float | None = None
+        self.lr: float | None = None
+        self.epoch = 0
+
+    def start(self, base_lr: float, epochs: int | None = None) -> float:
+        """Reset to epoch 0 with learning rate ``base_lr`` and return the first epoch's rate.
+
+        ``epochs`` is the number of epochs training will run; schedules that
+        need a horizon (cosine) use it when they were not given one.
+        """
+        self.base_lr = _check_range(type(self).__name__, "base_lr", base_lr, 0.0, low_open=True)
+        if epochs is not None:
+            epochs = _check_range(type(self).__name__, "epochs", epochs, 1, integer=True)
+        self.epoch = 0
+        self._reset(epochs)
+        self.lr = self.lr_at(0)
+        return self.lr
+
+    def step(self, metric: float | None = None) -> float:
+        """Close the current epoch and return the learning rate of the next one."""
+        self._check_started()
+        self.epoch += 1
+        self.lr = self.lr_at(self.epoch)
+        return self.lr
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (counted from 0)."""
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-compatible values."""
+        return {arg: getattr(self, arg) for arg in inspect.signature(type(self)).parameters}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the schedule's configuration and progress as JSON-compatible values."""
+        return {"name": self.name, "hyper": self.hyperparameters(), "base_lr": self.base_lr, "lr": self.lr,
+                "epoch": self.epoch, "extra": self._extra_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, so that stepping resumes where it stopped."""
+        keys = {"name", "hyper", "base_lr", "lr", "epoch", "extra"}
+        if not isinstance(state, Mapping) or not keys <= set(state):
+            raise ConfigError(f"schedule state must be a dict with keys {', '.join(sorted(keys))}; received "
+                              f"{sorted(state) if isinstance(state, Mapping) else type(state).__name__}")
+        if state["name"] != self.name:
+            raise ConfigError(f"schedule state is for {state['name']!r}, cannot load it into {self.name!r}")
+        vars(self).update(vars(type(self)(**state["hyper"])))
+        self.base_lr, self.lr, self.epoch = state["base_lr"], state["lr"], state["epoch"]
+        self._load_extra(state["extra"])
+
+    def _reset(self, epochs: int | None) -> None:
+        """Prepare for a new run of ``epochs`` epochs (None when unknown)."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra(self, extra: Mapping[str, Any]) -> None:
+        """Restore what :meth:`_extra_state` returned."""
+
+    def _check_started(self) -> None:
+        if self.base_lr is None:
+            raise ConfigError(f"{type(self).__name__}: call start(base_lr) before step()")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Schedule):
+    """The base learning rate at every epoch."""
+
+    name = "constant"
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr
+
+
+class StepDecay(Schedule):
+    """``lr = base_lr * gamma ** (epoch // step_size)``, as ``torch.optim.lr_scheduler.StepLR``.
+
+    Parameters
+    ----------
+    step_size : int >= 1, default 10
+        Epochs between two decays.
+    gamma : float in (0, 1], default 0.1
+    """
+
+    name = "step"
+
+    def __init__(self, step_size: int = 10, gamma: float = 0.1):
+        super().__init__()
+        self.step_size = _check_range("StepDecay", "step_size", step_size, 1, integer=True)
+        self.gamma = _check_range("StepDecay", "gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialDecay(Schedule):
+    """``lr = base_lr * gamma ** epoch``, as ``torch.optim.lr_scheduler.ExponentialLR``.
+
+    Parameters
+    ----------
+    gamma : float in (0, 1], default 0.95
+    """
+
+    name = "exponential"
+
+    def __init__(self, gamma: float = 0.95):
+        super().__init__()
+        self.gamma = _check_range("ExponentialDecay", "gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma**epoch
+
+
+class CosineAnnealing(Schedule):
+    """Linear warm-up followed by cosine annealing to ``min_lr``.
+
+    With ``W = warmup`` and ``T = epochs``::
+
+        lr(e) = base_lr * (f + (1 - f) * e / W)                                  e < W
+        lr(e) = min_lr + (base_lr - min_lr) * (1 + cos(pi * (e - W) / (T - W))) / 2   W <= e <= T
+        lr(e) = min_lr                                                           e > T
+
+    where ``f = warmup_start_factor``: ``LinearLR(start_factor=f, total_iters=W)``
+    then ``CosineAnnealingLR(T_max=T - W, eta_min=min_lr)`` in PyTorch terms. As
+    there, ``min_lr`` is reached at epoch ``T``, one past the last of ``T``
+    training epochs.
+
+    Parameters
+    ----------
+    epochs : int >= 1 or None, default None
+        Length ``T`` of the schedule; None takes the ``epochs`` passed to :meth:`start`.
+    warmup : int >= 0, default 0
+        Number of warm-up epochs, less than ``epochs``.
+    min_lr : float >= 0, default 0
+        Final learning rate, at most the base rate.
+    warmup_start_factor : float in (0, 1], default 0.1
+        Fraction of the base rate the warm-up starts from.
+    """
+
+    name = "cosine"
+
+    def __init__(self, epochs: int | None = None, warmup: int = 0, min_lr: float = 0.0,
+                 warmup_start_factor: float = 0.1):
+        super().__init__()
+        if epochs is not None:
+            epochs = _check_range("CosineAnnealing", "epochs", epochs, 1, integer=True)
+        self.epochs = epochs
+        self.warmup = _check_range("CosineAnnealing", "warmup", warmup, 0, integer=True)
+        self.min_lr = _check_range("CosineAnnealing", "min_lr", min_lr, 0.0)
+        self.warmup_start_factor = _check_range("CosineAnnealing", "warmup_start_factor", warmup_start_factor,
+                                                0.0, 1.0, low_open=True)
+        if epochs is not None and self.warmup >= epochs:
+            raise ConfigError(f"CosineAnnealing: warmup must be less than epochs ({epochs}), received {warmup}")
+        self.total_epochs = epochs
+
+    def _reset(self, epochs):
+        total = self.epochs if self.epochs is not None else epochs
+        if total is None:
+            raise ConfigError("CosineAnnealing: the number of epochs is unknown; pass epochs= to the schedule "
+                              "or to start()")
+        if self.warmup >= total:
+            raise ConfigError(f"CosineAnnealing: warmup must be less than the number of epochs ({total}), "
+                              f"received {self.warmup}")
+        if self.min_lr > self.base_lr:
+            raise ConfigError(f"CosineAnnealing: min_lr must not exceed the base learning rate {self.base_lr}, "
+                              f"received {self.min_lr}")
+        self.total_epochs = total
+
+    def lr_at(self, epoch: int) -> float:
+        W, T, f = self.warmup, self.total_epochs, self.warmup_start_factor
+        if epoch < W:
+            return self.base_lr * (f + (1.0 - f) * epoch / W)
+        if epoch >= T:
+            return self.min_lr
+        return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * (epoch - W) / (T - W))) / 2.0
+
+    def _extra_state(self):
+        return {"total_epochs": self.total_epochs}
+
+    def _load_extra(self, extra):
+        self.total_epochs = extra["total_epochs"]
+
+
+class ReduceOnPlateau(Schedule):
+    """Divide the rate by ``1 / factor`` when a metric stops improving, as ``ReduceLROnPlateau``.
+
+    An epoch improves on the best metric so far when it is lower than
+    ``best * (1 - threshold)`` (mode ``"min"``) or higher than
+    ``best * (1 + threshold)`` (mode ``"max"``); with ``threshold_mode="abs"``
+    the margin is ``threshold`` itself. After more than ``patience`` epochs
+    without improvement the rate becomes ``max(lr * factor, min_lr)`` (changes
+    below 1e-8 are ignored) and the next ``cooldown`` epochs are not counted.
+    A NaN metric never improves.
+
+    Parameters
+    ----------
+    mode : {"min", "max"}, default "min"
+    factor : float in (0, 1), default 0.1
+    patience : int >= 0, default 10
+    threshold : float >= 0, default 1e-4
+    threshold_mode : {"rel", "abs"}, default "rel"
+    cooldown : int >= 0, default 0
+    min_lr : float >= 0, default 0
+    """
+
+    name = "plateau"
+    eps = 1e-8
+
+    def __init__(self, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
+                 threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ConfigError(f"ReduceOnPlateau: mode must be 'min' or 'max', received {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ConfigError(f"ReduceOnPlateau: threshold_mode must be 'rel' or 'abs', received {threshold_mode!r}")
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = _check_range("ReduceOnPlateau", "factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.patience = _check_range("ReduceOnPlateau", "patience", patience, 0, integer=True)
+        self.threshold = _check_range("ReduceOnPlateau", "threshold", threshold, 0.0)
+        self.cooldown = _check_range("ReduceOnPlateau", "cooldown", cooldown, 0, integer=True)
+        self.min_lr = _check_range("ReduceOnPlateau", "min_lr", min_lr, 0.0)
+        self._reset(None)
+
+    def _reset(self, epochs):
+        self.best: float | None = None
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def lr_at(self, epoch: int) -> float:
+        """The base rate at epoch 0; later rates depend on the metrics seen, see :meth:`step`."""
+        if epoch != 0:
+            raise ConfigError("ReduceOnPlateau: the learning rate depends on the metrics; use step(metric)")
+        return self.base_lr
+
+    def improves(self, metric: float) -> bool:
+        """Whether ``metric`` beats the best value so far by more than the threshold."""
+        if math.isnan(metric):
+            return False
+        sign = 1.0 if self.mode == "min" else -1.0
+        if self.best is None:
+            return sign * metric < math.inf
+        if self.threshold_mode == "rel":
+            bar = self.best * (1.0 - sign * self.threshold)
+        else:
+            bar = self.best - sign * self.threshold
+        return sign * metric < sign * bar
+
+    def step(self, metric: float | None = None) -> float:
+        """Record the closing epoch's ``metric`` and return the next epoch's learning rate.
+
+        Raises
+        ------
+        ConfigError
+            If no metric is given.
+        """
+        self._check_started()
+        if metric is None:
+            raise ConfigError("ReduceOnPlateau: step() needs the monitored metric of the epoch, received None")
+        metric = _check_metric(metric)
+        self.epoch += 1
+        if self.improves(metric):
+            self.best = metric
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            reduced = max(self.lr * self.factor, self.min_lr)
+            if self.lr - reduced > self.eps:
+                self.lr = reduced
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        return self.lr
+
+    def _extra_state(self):
+        return {"best": self.best, "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter}
+
+    def _load_extra(self, extra):
+        self.best = extra["best"]
+        self.num_bad_epochs = extra["num_bad_epochs"]
+        self.cooldown_counter = extra["cooldown_counter"]
+
+
+def _check_metric(metric) -> float:
+    try:
+        return float(metric)
+    except (TypeError, ValueError):
+        raise ConfigError(f"ReduceOnPlateau: the metric must be a number, received {metric!r}") from None
+
+
+SCHEDULES: dict[str, type[Schedule]] = {
+    cls.name: cls for cls in (Constant, StepDecay, ExponentialDecay, CosineAnnealing, ReduceOnPlateau)
+}
+"""Registered schedules by name."""
+
+
+def get_schedule(schedule: str | Schedule | None = "constant", **kwargs) -> Schedule:
+    """Return a schedule from its name and keyword arguments, or pass an instance through.
+
+    ``None`` means ``"constant"``. Names are ``"constant"``, ``"step"``,
+    ``"exponential"``, ``"cosine"`` and ``"plateau"``.
+
+    Raises
+    ------
+    ConfigError
+        If the name is unknown (the message lists the valid names), a keyword
+        argument is not accepted (the message lists those that are), a value is
+        out of range, or keyword arguments come with an instance.
+    """
+    if isinstance(schedule, Schedule):
+        if kwargs:
+            raise ConfigError(f"schedule arguments {sorted(kwargs)} apply only to a schedule given by name; "
+                              f"received an instance {schedule!r}")
+        return schedule
+    key = "constant" if schedule is None else schedule.strip().lower() if isinstance(schedule, str) else None
+    if key not in SCHEDULES:
+        raise ConfigError(f"unknown schedule {schedule!r}; expected one of {', '.join(sorted(SCHEDULES))} "
+                          "or a Schedule")
+    cls = SCHEDULES[key]
+    accepted = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ConfigError(f"schedule {key!r} got unexpected argument(s) {', '.join(unknown)}; "
+                          f"accepted: {', '.join(accepted) or 'none'}")
+    return cls(**kwargs)
+
+
+def schedule_from_state(state: Mapping[str, Any]) -> Schedule:
+    """Rebuild a schedule, progress included, from :meth:`Schedule.state_dict` output."""
+    if not isinstance(state, Mapping) or state.get("name") not in SCHEDULES:
+        name = state.get("name") if isinstance(state, Mapping) else type(state).__name__
+        raise ConfigError(f"schedule state must name one of {', '.join(sorted(SCHEDULES))}; received {name!r}")
+    schedule = SCHEDULES[state["name"]]()
+    schedule.load_state_dict(state)
+    return schedule
