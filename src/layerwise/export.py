@@ -1,0 +1,583 @@
+"""Interoperability: ONNX export and conversion to and from PyTorch.
+
+Both ONNX and PyTorch are optional extras. They are imported only when one of
+these functions runs; without them a :class:`MissingDependencyError` says
+which extra to install.
+
+* :func:`to_onnx` writes the network as an ONNX graph for inference (any
+  ONNX runtime, including onnxruntime).
+* :func:`to_torch` builds an equivalent ``torch.nn.Sequential``.
+* :func:`from_torch` builds a :class:`~layerwise.network.Network` from a
+  ``torch.nn.Sequential`` of ``Linear`` layers and activations, or from a
+  bare ``state_dict`` of ``Linear`` layers.
+
+Weights need no transposing anywhere: layerwise stores ``W[l]`` as
+``(n_l, n_{l-1})``, which is ``nn.Linear.weight``'s layout and what an ONNX
+``Gemm`` with ``transB=1`` expects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .activations import ELU, Activation, LeakyReLU, get_activation
+from .errors import ConfigError, LayerwiseError, ModelFileError, ShapeError
+from .layers import Dense, Dropout
+from .network import Network
+from .validation import check_finite
+
+__all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
+
+DEFAULT_OPSET = 17
+"""ONNX opset written by default: widely supported (onnxruntime 1.12 and later)."""
+
+MIN_OPSET = 13
+"""Oldest opset :func:`to_onnx` writes: the first with today's ``Softmax(axis)`` semantics."""
+
+GELU_OPSET = 20
+"""First opset with a ``Gelu`` operator; older opsets get GELU built from ``Erf``."""
+
+
+class MissingDependencyError(LayerwiseError, ImportError):
+    """An optional dependency (an extra such as ``layerwise[onnx]``) is not installed."""
+
+
+def _import_onnx():
+    try:
+        import onnx
+        import onnx.checker
+        import onnx.helper
+        import onnx.numpy_helper
+    except ImportError:
+        raise MissingDependencyError(
+            'ONNX export needs the onnx package, which is not installed; run: pip install "layerwise[onnx]"'
+        ) from None
+    return onnx
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError(
+            'PyTorch conversion needs torch, which is not installed; run: pip install "layerwise[torch]"'
+        ) from None
+    return torch
+
+
+def _check_network(net, function: str) -> None:
+    if not isinstance(net, Network):
+        raise ConfigError(f"{function} expects a layerwise Network, received {type(net).__name__}")
+    if not net.built:
+        raise ConfigError(
+            f"{function} needs a built network (known input size); pass input_dim= or call forward/fit first"
+        )
+
+
+# ---------------------------------------------------------------------- ONNX
+def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int = DEFAULT_OPSET):
+    """Export a network to ONNX for inference.
+
+    The graph has one input ``"X"`` of shape ``("batch", n_0)`` (the batch
+    dimension is dynamic) and one output ``"Y"`` of shape ``("batch", n_L)``,
+    both in the network's dtype. ``Y`` is ``net.predict_proba(X)``: class
+    probabilities for classifiers, values for regression. Each ``Dense``
+    layer becomes a ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``, with ``W``
+    stored ``(n_out, n_in)`` as initializer ``"W<l>"`` and ``b`` as ``"b<l>"``)
+    followed by its activation's node(s); the identity adds none. Dropout
+    is omitted: it does nothing at inference.
+
+    Activations map to ``Relu``, ``LeakyRelu(alpha)``, ``Elu(alpha)`` (an ELU
+    with a ``scale`` other than 1 and SELU become ``Selu(alpha, gamma)``),
+    ``Softplus``, ``Tanh``, ``Sigmoid``, ``Softmax(axis=1)``; SiLU is
+    ``x * Sigmoid(x)``; GELU is the ``Gelu`` operator from opset 20 and
+    ``0.5 * x * (1 + Erf(x / sqrt(2)))`` below.
+
+    The network's loss and class labels are stored in the model's metadata
+    (``metadata_props`` keys ``"layerwise.loss"`` and ``"layerwise.classes"``,
+    JSON), since the graph itself returns probabilities, not labels.
+
+    Parameters
+    ----------
+    net : Network
+        A built network.
+    path : str or path-like, optional
+        Where to save the model. The file is written atomically (a temporary
+        file beside it, then ``os.replace``).
+    opset : int, default 17
+        ONNX opset version, from 13 to the newest the installed onnx knows.
+        17 runs on onnxruntime 1.12 and later.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model, already checked with ``onnx.checker.check_model``.
+
+    Raises
+    ------
+    MissingDependencyError
+        If onnx is not installed.
+    ConfigError
+        If the network is not built, the opset is out of range, or an
+        activation has no ONNX translation.
+    ModelFileError
+        If ``path`` cannot be written.
+
+    Notes
+    -----
+    ONNX stores operator attributes as float32, so the parameters of
+    ``LeakyRelu``, ``Elu`` and ``Selu`` are rounded to float32 even in a
+    float64 graph (a relative difference near 1e-8). onnxruntime's CPU
+    provider has no float64 kernels for ``Elu``, ``Selu``, ``Softplus``,
+    ``Erf`` and ``Gelu``: a float64 network with ELU, SELU, softplus or GELU
+    exports to a valid model that onnxruntime cannot run on the CPU; export
+    ``net.astype("float32")`` for it instead.
+    """
+    onnx = _import_onnx()
+    _check_network(net, "to_onnx")
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
+    graph = _GraphBuilder(onnx, net.dtype, opset)
+    x = "X"
+    for l, layer in enumerate(net.dense, start=1):
+        out = "Y" if l == net.L else f"A{l}"
+        identity = layer.activation.name == "identity"
+        W, b = graph.initializer(f"W{l}", layer.W), graph.initializer(f"b{l}", layer.b)
+        z = graph.node("Gemm", [x, W, b], out if identity else f"Z{l}", transB=1)  # Z = X @ W.T + b
+        if not identity:
+            _onnx_activation(graph, layer.activation, z, out, l)
+        x = out
+    model = graph.model(net)
+    onnx.checker.check_model(model, full_check=True)
+    if path is not None:
+        _write_atomic(Path(path), model.SerializeToString())
+    return model
+
+
+class _GraphBuilder:
+    """Collects nodes and initializers of a one-input, one-output graph."""
+
+    def __init__(self, onnx, dtype: np.dtype, opset: int):
+        self.onnx = onnx
+        self.dtype = dtype
+        self.opset = opset
+        self.elem_type = onnx.helper.np_dtype_to_tensor_dtype(dtype)
+        self.nodes = []
+        self.initializers = {}
+
+    def initializer(self, name: str, value) -> str:
+        """Add a constant tensor (once) in the network's dtype and return its name."""
+        if name not in self.initializers:
+            array = np.asarray(value, dtype=self.dtype)
+            self.initializers[name] = self.onnx.numpy_helper.from_array(array, name=name)
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attributes) -> str:
+        """Add a node writing tensor ``output`` (the node takes the same name) and return ``output``."""
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+    def model(self, net: Network):
+        helper = self.onnx.helper
+        n_out = net.dense[-1].units
+        graph = helper.make_graph(
+            self.nodes,
+            "layerwise_network",
+            [helper.make_tensor_value_info("X", self.elem_type, ["batch", net.input_dim])],
+            [helper.make_tensor_value_info("Y", self.elem_type, ["batch", n_out])],
+            initializer=list(self.initializers.values()),
+            doc_string=repr(net),
+        )
+        opsets = [helper.make_opsetid("", self.opset)]
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
+                                  producer_version=_version())
+        model.ir_version = helper.find_min_ir_version_for(opsets)
+        helper.set_model_props(model, {
+            "layerwise.loss": net.loss_fn.name,
+            "layerwise.classes": json.dumps(None if net.classes is None else list(net.classes)),
+        })
+        return model
+
+
+_ONNX_PLAIN = {"relu": "Relu", "softplus": "Softplus", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+
+
+def _onnx_activation(graph: _GraphBuilder, activation: Activation, z: str, out: str, l: int) -> None:
+    """Append the node(s) computing ``out = g(z)``."""
+    name = activation.name
+    if name in _ONNX_PLAIN:
+        graph.node(_ONNX_PLAIN[name], [z], out)
+    elif name == "leaky_relu":
+        graph.node("LeakyRelu", [z], out, alpha=float(activation.negative_slope))
+    elif name in ("elu", "selu"):
+        alpha, scale = float(activation.alpha), float(activation.scale)
+        if scale == 1.0:
+            graph.node("Elu", [z], out, alpha=alpha)
+        else:
+            graph.node("Selu", [z], out, alpha=alpha, gamma=scale)
+    elif name == "silu":
+        graph.node("Mul", [z, graph.node("Sigmoid", [z], f"{z}_sigmoid")], out)
+    elif name == "gelu" and graph.opset >= GELU_OPSET:
+        graph.node("Gelu", [z], out)
+    elif name == "gelu":
+        scaled = graph.node("Div", [z, graph.initializer("sqrt2", math.sqrt(2.0))], f"{z}_scaled")
+        erf = graph.node("Erf", [scaled], f"{z}_erf")
+        cdf = graph.node("Add", [erf, graph.initializer("one", 1.0)], f"{z}_erf_plus_1")
+        half_x = graph.node("Mul", [z, graph.initializer("half", 0.5)], f"{z}_half")
+        graph.node("Mul", [half_x, cdf], out)
+    elif name == "softmax":
+        graph.node("Softmax", [z], out, axis=1)
+    else:
+        raise ConfigError(f"Dense layer {l}: activation {name!r} has no ONNX translation")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ModelFileError(f"cannot write the ONNX model to {str(path)!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise ModelFileError(f"cannot write the ONNX model to {str(path)!r}: {exc.strerror}") from None
+
+
+# ------------------------------------------------------------- to PyTorch
+_TORCH_SOFTPLUS_THRESHOLD = {"float32": 20.0, "float64": 40.0}
+"""Above these inputs torch's Softplus returns ``x``; the dropped ``log1p(exp(-x))`` is below half an ulp."""
+
+
+def to_torch(net: Network):
+    """Build a ``torch.nn.Sequential`` computing the same function as ``net``.
+
+    Each ``Dense`` layer becomes an ``nn.Linear`` holding a copy of ``W``
+    (``weight``, shape ``(n_out, n_in)``) and ``b`` (``bias``), followed by
+    its activation module: ``nn.ReLU``, ``nn.LeakyReLU(negative_slope)``,
+    ``nn.ELU(alpha)``, ``nn.SELU``, ``nn.GELU()`` (exact, erf form),
+    ``nn.SiLU``, ``nn.Softplus``, ``nn.Tanh``, ``nn.Sigmoid``,
+    ``nn.Softmax(dim=1)``; the identity adds no module. Each ``Dropout``
+    becomes ``nn.Dropout(rate)`` at the same place.
+
+    Parameters
+    ----------
+    net : Network
+        A built network.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        In the network's dtype (``torch.float32`` or ``torch.float64``) and
+        in evaluation mode (dropout off, as in ``net.predict``); call
+        ``.train()`` on it to fine-tune with dropout.
+
+    Raises
+    ------
+    MissingDependencyError
+        If torch is not installed.
+    ConfigError
+        If the network is not built, or an activation has no torch module
+        (an ELU with a ``scale`` other than 1 that is not SELU).
+
+    Notes
+    -----
+    ``nn.Softplus`` returns ``x`` above its ``threshold``; it is set to 20
+    for float32 and 40 for float64, where ``log(1 + exp(x))`` and ``x`` are
+    the same number in that precision, so outputs match layerwise's exact
+    softplus.
+    """
+    torch = _import_torch()
+    _check_network(net, "to_torch")
+    nn = torch.nn
+    dtype = torch.float64 if net.dtype == np.float64 else torch.float32
+    modules = []
+    l = 0
+    for layer in net.layers:
+        if isinstance(layer, Dropout):
+            modules.append(nn.Dropout(layer.rate))
+            continue
+        l += 1
+        linear = nn.Linear(layer.W.shape[1], layer.units, dtype=dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.W))
+            linear.bias.copy_(torch.from_numpy(layer.b))
+        modules.append(linear)
+        activation = _torch_activation(nn, layer.activation, net.dtype.name, l)
+        if activation is not None:
+            modules.append(activation)
+    return nn.Sequential(*modules).eval()
+
+
+def _torch_activation(nn, activation: Activation, dtype: str, l: int):
+    name = activation.name
+    if name == "identity":
+        return None
+    if name == "leaky_relu":
+        return nn.LeakyReLU(float(activation.negative_slope))
+    if name == "selu":
+        return nn.SELU()
+    if name == "elu" and float(activation.scale) == 1.0:
+        return nn.ELU(float(activation.alpha))
+    if name == "elu":
+        raise ConfigError(
+            f"Dense layer {l}: an ELU with scale={activation.scale!r} has no torch.nn module; "
+            "torch.nn.ELU has scale 1 and torch.nn.SELU fixed constants"
+        )
+    if name == "softplus":
+        return nn.Softplus(beta=1.0, threshold=_TORCH_SOFTPLUS_THRESHOLD[dtype])
+    if name == "softmax":
+        return nn.Softmax(dim=1)
+    plain = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+    if name in plain:
+        return plain[name]()
+    raise ConfigError(f"Dense layer {l}: activation {activation!r} has no torch.nn module")
+
+
+# ----------------------------------------------------------- from PyTorch
+_SUPPORTED_MODULES = (
+    "Linear, ReLU, LeakyReLU, ELU, SELU, GELU (approximate='none'), SiLU, Softplus (beta=1), Tanh, "
+    "Sigmoid, Softmax (dim=1), Dropout, Identity and nested Sequential"
+)
+
+
+def from_torch(source, *, activations: Sequence | None = None, loss: str | None = None,
+               input_dim: int | None = None, dtype: str | None = None, seed: int | None = None) -> Network:
+    """Build a network from a PyTorch ``nn.Sequential`` or a ``state_dict`` of ``Linear`` layers.
+
+    A ``Sequential`` may hold ``nn.Linear`` layers, each optionally followed
+    directly by one activation module (``ReLU``, ``LeakyReLU``, ``ELU``,
+    ``SELU``, ``GELU`` with ``approximate="none"``, ``SiLU``, ``Softplus``
+    with ``beta=1``, ``Tanh``, ``Sigmoid``, ``Softmax`` over dim 1),
+    ``nn.Dropout`` and ``nn.Identity``; nested ``Sequential`` containers are
+    flattened. A ``Linear`` without bias gets a zero bias.
+
+    A bare ``state_dict`` (a mapping such as ``{"0.weight": ..., "0.bias":
+    ..., "2.weight": ..., "2.bias": ...}``, values tensors or arrays) holds no
+    activations: its ``Linear`` layers, taken in the mapping's order, get
+    ReLU in the hidden layers and the identity at the output unless
+    ``activations`` says otherwise.
+
+    Parameters
+    ----------
+    source : torch.nn.Sequential, torch.nn.Linear or mapping
+        The model or its ``state_dict``.
+    activations : sequence of str or Activation, optional
+        For a ``state_dict`` only: one activation per ``Linear`` layer.
+    loss : str, optional
+        The network's loss; by default chosen from the output activation as
+        :class:`~layerwise.network.Network` does (softmax -> cross_entropy,
+        sigmoid -> binary_cross_entropy, otherwise mse). A PyTorch model that
+        ends in a ``Linear`` producing logits for ``nn.CrossEntropyLoss``
+        needs an ``nn.Softmax(dim=1)`` appended to import as a classifier.
+    input_dim : int, optional
+        Checked against the first layer's ``in_features`` when given.
+    dtype : {"float32", "float64"}, optional
+        By default float64 if any parameter is float64, else float32.
+    seed : int, optional
+        Seed of the new network's generator (used for dropout and shuffling
+        when it is trained further).
+
+    Returns
+    -------
+    Network
+        A built network with the source's weights.
+
+    Raises
+    ------
+    MissingDependencyError
+        If ``source`` is a module and torch is not installed.
+    ConfigError
+        For an unsupported module or ``state_dict`` entry (the message names
+        it and lists what is supported), or bad arguments.
+    ShapeError
+        If consecutive layers' sizes do not chain, or ``input_dim`` differs
+        from the first layer's input size.
+    """
+    if isinstance(source, Mapping):
+        specs = _specs_from_state_dict(source, activations)
+    else:
+        torch = _import_torch()
+        if not isinstance(source, torch.nn.Module):
+            raise ConfigError(
+                f"from_torch expects a torch.nn.Sequential or a state_dict, received {type(source).__name__}"
+            )
+        if activations is not None:
+            raise ConfigError("activations= applies to a state_dict only; a module carries its own activations")
+        specs = _specs_from_module(torch.nn, source)
+    return _build_network(specs, loss=loss, input_dim=input_dim, dtype=dtype, seed=seed)
+
+
+class _LinearSpec:
+    """One ``Linear`` layer read from the source: its name, weights and activation."""
+
+    def __init__(self, name: str, weight: np.ndarray, bias: np.ndarray | None, activation=None):
+        self.name, self.weight, self.bias, self.activation = name, weight, bias, activation
+
+
+def _specs_from_module(nn, module) -> list:
+    if isinstance(module, nn.Sequential):
+        children = list(_flatten(nn, module, ""))
+    elif isinstance(module, nn.Linear):
+        children = [("0", module)]
+    else:
+        raise ConfigError(
+            f"from_torch expects a torch.nn.Sequential (or a state_dict), received {type(module).__name__}; "
+            "for a custom module pass module.state_dict() with activations=[...]"
+        )
+    specs = []
+    for name, child in children:
+        if isinstance(child, nn.Identity):
+            continue
+        if type(child) is nn.Linear:
+            bias = None if child.bias is None else _array(child.bias, f"{name}.bias")
+            specs.append(_LinearSpec(name, _array(child.weight, f"{name}.weight"), bias))
+        elif type(child) is nn.Dropout:
+            specs.append(Dropout(float(child.p)))
+        else:
+            activation = _activation_from_module(nn, child, name)
+            previous = specs[-1] if specs else None
+            if not isinstance(previous, _LinearSpec) or previous.activation is not None:
+                raise ConfigError(
+                    f"module {name} ({child!r}) must directly follow a Linear layer: each Linear may be followed "
+                    "by one activation, and dropout must come after it"
+                )
+            previous.activation = activation
+    return specs
+
+
+def _flatten(nn, module, prefix: str):
+    """Yield ``(name, module)`` for the leaves of nested ``Sequential`` containers, named as in ``state_dict``."""
+    for name, child in module.named_children():
+        full = f"{prefix}{name}"
+        if isinstance(child, nn.Sequential):
+            yield from _flatten(nn, child, f"{full}.")
+        else:
+            yield full, child
+
+
+def _activation_from_module(nn, module, name: str) -> Activation | str:
+    kind = type(module)
+    plain = {nn.ReLU: "relu", nn.SELU: "selu", nn.SiLU: "silu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
+    if kind in plain:
+        return plain[kind]
+    if kind is nn.LeakyReLU:
+        return LeakyReLU(float(module.negative_slope))
+    if kind is nn.ELU:
+        return ELU(alpha=float(module.alpha))
+    if kind is nn.GELU and module.approximate == "none":
+        return "gelu"
+    if kind is nn.Softplus and module.beta == 1:
+        return "softplus"
+    if kind is nn.Softmax and module.dim in (None, 1, -1):
+        return "softmax"
+    raise ConfigError(f"module {name} ({module!r}) is not supported; supported modules: {_SUPPORTED_MODULES}")
+
+
+def _specs_from_state_dict(state_dict: Mapping, activations: Sequence | None) -> list:
+    groups: dict[str, dict] = {}
+    for key, value in state_dict.items():
+        prefix, _, leaf = str(key).rpartition(".")
+        if leaf not in ("weight", "bias"):
+            raise ConfigError(
+                f"state_dict entry {key!r} is not a Linear weight or bias; "
+                "only state_dicts of Linear layers (keys '<name>.weight', '<name>.bias') can be imported"
+            )
+        groups.setdefault(prefix, {})[leaf] = _array(value, str(key))
+    specs = []
+    for prefix, entries in groups.items():
+        name = f"{prefix}." if prefix else ""
+        if "weight" not in entries:
+            raise ConfigError(f"state_dict has {name}bias but no {name}weight")
+        specs.append(_LinearSpec(prefix, entries["weight"], entries.get("bias")))
+    if not specs:
+        raise ConfigError("the state_dict is empty; expected '<name>.weight' and '<name>.bias' entries")
+    if activations is None:
+        activations = ["relu"] * (len(specs) - 1) + ["identity"]
+    if isinstance(activations, (str, Activation)) or not isinstance(activations, Sequence):
+        raise ConfigError(f"activations must be a list with one entry per Linear layer, received {activations!r}")
+    if len(activations) != len(specs):
+        raise ConfigError(
+            f"activations must have one entry per Linear layer ({len(specs)}), received {len(activations)}"
+        )
+    for spec, activation in zip(specs, activations):
+        spec.activation = get_activation(activation)
+    return specs
+
+
+def _array(value, key: str) -> np.ndarray:
+    """A float32/float64 NumPy copy of a tensor or array; other float types are widened to float32."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+        if str(value.dtype) not in ("torch.float32", "torch.float64"):
+            value = value.float()
+        value = value.numpy()
+    try:
+        array = np.array(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a numeric tensor or array, received {type(value).__name__}") from None
+    if array.dtype.kind not in "biuf":
+        raise ConfigError(f"{key} must be numeric, received dtype {array.dtype}")
+    if array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float32)
+    check_finite(array, key)
+    return array
+
+
+def _build_network(specs: list, loss, input_dim, dtype, seed) -> Network:
+    linears = [spec for spec in specs if isinstance(spec, _LinearSpec)]
+    if not linears:
+        raise ConfigError(f"no Linear layer found; supported modules: {_SUPPORTED_MODULES}")
+    previous = None
+    for spec in linears:
+        if spec.weight.ndim != 2:
+            raise ConfigError(
+                f"{spec.name}.weight must be 2-D (out_features, in_features) as in a Linear layer, "
+                f"received shape {spec.weight.shape}"
+            )
+        n_out, n_in = spec.weight.shape
+        if spec.bias is not None and spec.bias.shape != (n_out,):
+            raise ShapeError(f"{spec.name}.bias must have shape ({n_out},), received {spec.bias.shape}")
+        if previous is not None and n_in != previous.weight.shape[0]:
+            raise ShapeError(
+                f"{spec.name}.weight expects {n_in} inputs but the layer before it ({previous.name}) "
+                f"has {previous.weight.shape[0]} outputs"
+            )
+        previous = spec
+    n_0 = linears[0].weight.shape[1]
+    if input_dim is not None and input_dim != n_0:
+        raise ShapeError(f"input_dim is {input_dim!r} but the first Linear layer has {n_0} in_features")
+    if dtype is None:
+        dtype = "float64" if any(_has_float64(spec) for spec in linears) else "float32"
+    layers = [
+        Dense(spec.weight.shape[0], activation=spec.activation or "identity") if isinstance(spec, _LinearSpec)
+        else spec
+        for spec in specs
+    ]
+    net = Network(layers, loss=loss, input_dim=n_0, seed=seed, dtype=dtype)
+    for layer, spec in zip(net.dense, linears):
+        layer.W[...] = spec.weight
+        layer.b[...] = 0 if spec.bias is None else spec.bias
+    return net
+
+
+def _has_float64(spec: _LinearSpec) -> bool:
+    return spec.weight.dtype == np.float64 or (spec.bias is not None and spec.bias.dtype == np.float64)
