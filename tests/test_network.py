@@ -178,3 +178,15 @@ def test_config_round_trip(rng):
     X = rng.standard_normal((4, 3))
     np.testing.assert_array_equal(net.predict_proba(X), twin.predict_proba(X))
     assert twin.get_config() == net.get_config()
+
+
+def test_activation_arguments_survive_the_config(rng):
+    from layerwise.activations import ELU, LeakyReLU
+
+    net = lw.Network([lw.Dense(4, LeakyReLU(0.2)), lw.Dense(3, ELU(alpha=1.3)), lw.Dense(1, "identity")],
+                     input_dim=2, dtype="float64")
+    twin = lw.Network.from_config(net.get_config())
+    assert twin.dense[0].activation.negative_slope == 0.2 and twin.dense[1].activation.alpha == 1.3
+    twin.theta[...] = net.theta
+    X = rng.standard_normal((5, 2)) * 3
+    np.testing.assert_array_equal(net.predict(X), twin.predict(X))

@@ -46,6 +46,10 @@ class Activation:
         """``dZ = dA * g'(Z)``."""
         return np.multiply(dA, self.derivative(Z, A), out=out)
 
+    def get_config(self) -> dict:
+        """Constructor arguments that differ from the defaults (saved with the model)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -99,7 +103,10 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = negative_slope
+        self.negative_slope = float(negative_slope)
+
+    def get_config(self):
+        return {} if self.negative_slope == 0.01 else {"negative_slope": self.negative_slope}
 
     def forward(self, Z, out=None):
         return _copy_into(np.where(Z > 0, Z, Z * self.negative_slope), out)
@@ -114,8 +121,11 @@ class ELU(Activation):
     name = "elu"
 
     def __init__(self, alpha: float = 1.0, scale: float = 1.0):
-        self.alpha = alpha
-        self.scale = scale
+        self.alpha = float(alpha)
+        self.scale = float(scale)
+
+    def get_config(self):
+        return {key: value for key, value in (("alpha", self.alpha), ("scale", self.scale)) if value != 1.0}
 
     def forward(self, Z, out=None):
         negative = self.alpha * np.expm1(np.minimum(Z, 0))
@@ -133,6 +143,9 @@ class SELU(ELU):
 
     def __init__(self):
         super().__init__(alpha=1.6732632423543772, scale=1.0507009873554805)
+
+    def get_config(self):
+        return {}
 
 
 class GELU(Activation):
@@ -236,8 +249,8 @@ RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "silu"})
 """Activations whose layers are initialised with He's scheme."""
 
 
-def get_activation(activation: str | Activation) -> Activation:
-    """Return an :class:`Activation` from its registered name or pass one through.
+def get_activation(activation: str | Activation, **kwargs) -> Activation:
+    """Return an :class:`Activation` from its registered name (and arguments) or pass one through.
 
     Raises
     ------
@@ -252,4 +265,7 @@ def get_activation(activation: str | Activation) -> Activation:
         raise ConfigError(
             f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
         )
-    return ACTIVATIONS[activation]()
+    try:
+        return ACTIVATIONS[activation](**kwargs)
+    except TypeError:
+        raise ConfigError(f"activation {activation!r} does not accept the arguments {sorted(kwargs)}") from None

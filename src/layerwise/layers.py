@@ -94,7 +94,10 @@ class Dense:
         return np.matmul(dZ, self.W, out=dA_prev)  # dA_prev = dZ . W
 
     def get_config(self) -> dict:
-        return {"type": "Dense", "units": self.units, "activation": self.activation.name, "init": self.init}
+        config = {"type": "Dense", "units": self.units, "activation": self.activation.name, "init": self.init}
+        if self.activation.get_config():
+            config["activation_args"] = self.activation.get_config()
+        return config
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r})"
@@ -135,7 +138,8 @@ def layer_from_config(config: dict):
     """Rebuild a layer from :meth:`Dense.get_config` or :meth:`Dropout.get_config`."""
     kind = config.get("type")
     if kind == "Dense":
-        return Dense(config["units"], activation=config["activation"], init=config.get("init"))
+        activation = get_activation(config["activation"], **config.get("activation_args", {}))
+        return Dense(config["units"], activation=activation, init=config.get("init"))
     if kind == "Dropout":
         return Dropout(config["rate"])
     raise ConfigError(f"unknown layer type {kind!r}; expected 'Dense' or 'Dropout'")

@@ -405,6 +405,57 @@ class Network:
         twin.classes = self.classes
         return twin
 
+    def fit(self, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", **options):
+        """Train by mini-batch backpropagation.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_0)
+        Y : array-like
+            Targets, as for :meth:`backward`.
+        epochs : int, default 10
+        batch_size : int, default 32
+            The last, partial batch of each epoch is used too.
+        optimizer : str or Optimizer, default "adam"
+            "sgd", "rmsprop", "adam", "adamw" or an optimizer object.
+        lr : float, optional
+            Learning rate (the optimizer's default otherwise).
+        schedule : str or Schedule, optional
+            Learning-rate schedule, stepped once per epoch.
+        validation_data : tuple (X_val, Y_val), optional
+        validation_split : float, default 0
+            Fraction held out for validation, stratified for classifiers.
+        shuffle : bool, default True
+            Shuffle every epoch with the network's generator.
+        callbacks : list, optional
+            Objects with ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``,
+            ``on_epoch_end`` and ``on_train_end`` hooks.
+        class_weight : dict or "balanced", optional
+        sample_weight : array-like of shape (m,), optional
+            The loss becomes the weighted mean over examples.
+        early_stopping : bool or EarlyStopping, optional
+            Stop when the validation loss stops improving and restore the best weights.
+        clip_norm : float, optional
+            Clip the global gradient norm to this value.
+        l2 : float, optional
+            Set the L2 penalty ``lambda`` before training.
+        checkpoint : path, optional
+            Write a resumable checkpoint after every epoch.
+        resume_from : path, optional
+            Continue a run from a checkpoint, bit-identically.
+        diagnostics : bool or GradientMonitor, optional
+            Watch gradient health while training.
+        verbose : int, default 1
+            0 silent; 1 a live bar on a terminal, a line per epoch otherwise; 2 a line per epoch.
+
+        Returns
+        -------
+        History
+        """
+        from .training import fit
+
+        return fit(self, X, Y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, **options)
+
     def save(self, path) -> None:
         """Save to a safetensors model file atomically; see :func:`layerwise.io.save`."""
         from .io import save

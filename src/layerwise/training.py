@@ -1,0 +1,300 @@
+"""The training loop: the only place that loops over epochs and batches.
+
+Data path per batch, straight through::
+
+    X_batch -> Network._forward -> loss -> Network._backward -> optimizer.step -> net.theta
+
+Everything the loop touches is allocated once: the shuffled copy of the data
+set, and per batch size a workspace holding every ``Z``, ``A``, ``dZ`` and
+``dA`` buffer. The optimizer sees the whole network as one flat array
+(``{"theta": net.theta}`` and ``{"dtheta": net.dtheta}``), so a step is a
+handful of NumPy calls however many layers there are.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .callbacks import CallbackList, EarlyStopping, ProgressBar
+from .errors import ConfigError, DataError, TrainingDivergedError
+from .optim import clip_grad_norm, get_optimizer
+from .schedules import get_schedule
+
+
+@dataclass
+class History:
+    """Per-epoch records of a fit: ``history.history["loss"]``, ``["val_loss"]``, ...
+
+    Keys: ``loss``, ``accuracy`` (classifiers), ``val_loss`` and
+    ``val_accuracy`` (with validation data), ``lr`` and ``time`` (seconds).
+    """
+
+    epoch: list = field(default_factory=list)
+    history: dict = field(default_factory=dict)
+
+    def append(self, epoch: int, logs: dict) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list:
+        return self.history[key]
+
+    def to_dict(self) -> dict:
+        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        data = dict(data)
+        return cls(epoch=list(data.pop("epoch", [])), history={k: list(v) for k, v in data.items()})
+
+
+def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, lr: float | None = None,
+        schedule=None, validation_data=None, validation_split: float = 0.0, shuffle: bool = True,
+        callbacks=None, class_weight=None, sample_weight=None, early_stopping=None, clip_norm: float | None = None,
+        l2: float | None = None, checkpoint=None, resume_from=None, diagnostics=False, verbose: int = 1) -> History:
+    """Train ``net`` by mini-batch backpropagation; see :meth:`layerwise.Network.fit`."""
+    _check_positive_int(epochs, "epochs")
+    _check_positive_int(batch_size, "batch_size")
+    if l2 is not None:
+        if not isinstance(l2, numbers.Real) or l2 < 0:
+            raise ConfigError(f"l2 must be a non-negative number, received {l2!r}")
+        net.l2 = float(l2)
+    X = net.check_X(X)
+    Y = net.check_Y(Y, X.shape[0])
+    weights = _example_weights(net, Y, sample_weight, class_weight)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ConfigError("validation_data must be a tuple (X_val, Y_val)")
+        X_val = net.check_X(validation_data[0], "X_val")
+        Y_val = net.check_Y(validation_data[1], X_val.shape[0])
+    elif validation_split:
+        X, Y, weights, X_val, Y_val = _split(net, X, Y, weights, validation_split)
+    else:
+        X_val = Y_val = None
+
+    opt = get_optimizer(optimizer, **({} if lr is None else {"lr": lr}))
+    sched = get_schedule(schedule if schedule is not None else "constant")
+    history, start_epoch = History(), 0
+    if resume_from is not None:
+        from .checkpoint import restore
+
+        start_epoch, history = restore(resume_from, net, opt, sched)
+    else:
+        opt.lr = sched.start(opt.lr, epochs)
+
+    callback_list = list(callbacks or [])
+    if early_stopping:
+        callback_list.append(early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping(
+            monitor="val_loss" if X_val is not None else "loss"))
+    if diagnostics:
+        from .diagnostics import GradientMonitor
+
+        callback_list.append(diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor())
+    steps = math.ceil(X.shape[0] / batch_size)
+    if verbose:
+        callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False))
+    if checkpoint is not None:
+        from .checkpoint import CheckpointWriter
+
+        callback_list.append(CheckpointWriter(checkpoint, opt, sched, history))
+    cbs = CallbackList(callback_list)
+
+    trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm)
+    net.stop_training = False
+    cbs.on_train_begin(net, {})
+    for epoch in range(start_epoch, epochs):
+        cbs.on_epoch_begin(net, epoch, {"lr": opt.lr})
+        began = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+            logs = trainer.run_epoch(epoch, cbs)
+        if X_val is not None:
+            logs.update(evaluate(net, X_val, Y_val, prefix="val_"))
+        logs["lr"] = opt.lr
+        logs["time"] = time.perf_counter() - began
+        history.append(epoch, logs)
+        opt.lr = sched.step(logs.get("val_loss", logs["loss"]))
+        cbs.on_epoch_end(net, epoch, logs)
+        if net.stop_training:
+            break
+    cbs.on_train_end(net, {})
+    return history
+
+
+class _Trainer:
+    """Owns the shuffled data, the per-batch-size workspaces and the epoch loop."""
+
+    def __init__(self, net, X, Y, weights, batch_size, shuffle, optimizer, clip_norm):
+        self.net, self.X, self.Y, self.weights = net, X, Y, weights
+        self.batch_size, self.shuffle, self.optimizer, self.clip_norm = batch_size, shuffle, optimizer, clip_norm
+        self.labels = _labels(net, Y)
+        self.order = np.arange(X.shape[0])
+        self.X_epoch = np.empty_like(X) if shuffle else X
+        self.Y_epoch = np.empty_like(Y) if shuffle else Y
+        self.w_epoch = None if weights is None else (np.empty_like(weights) if shuffle else weights)
+        self.labels_epoch = None if self.labels is None else (np.empty_like(self.labels) if shuffle else self.labels)
+        self.workspaces = {}
+        self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
+
+    def workspace(self, m: int) -> dict:
+        """Buffers for a batch of ``m`` examples, allocated on first use and reused."""
+        if m not in self.workspaces:
+            self.workspaces[m] = make_workspace(self.net, m)
+        return self.workspaces[m]
+
+    def run_epoch(self, epoch: int, callbacks) -> dict:
+        net, m = self.net, self.X.shape[0]
+        if self.shuffle:
+            net.rng.shuffle(self.order)
+            np.take(self.X, self.order, axis=0, out=self.X_epoch)
+            np.take(self.Y, self.order, axis=0, out=self.Y_epoch)
+            if self.weights is not None:
+                np.take(self.weights, self.order, axis=0, out=self.w_epoch)
+            if self.labels is not None:
+                np.take(self.labels, self.order, axis=0, out=self.labels_epoch)
+        total_loss, correct = 0.0, 0
+        for batch, start in enumerate(range(0, m, self.batch_size)):
+            stop = min(start + self.batch_size, m)
+            Xb, Yb = self.X_epoch[start:stop], self.Y_epoch[start:stop]
+            wb = None if self.w_epoch is None else self.w_epoch[start:stop]
+            ws = self.workspace(stop - start)
+            cache = net._forward(Xb, True, ws)
+            AL = cache[f"A{net.L}"]
+            J = net._loss(AL, Yb, wb)
+            grads = net._backward(cache, Yb, wb, net.dtheta, net.grad_views, ws)
+            squared_norm = float(np.dot(net.dtheta, net.dtheta))
+            if not (math.isfinite(J) and math.isfinite(squared_norm)):
+                raise TrainingDivergedError(
+                    f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the "
+                    f"{'loss' if not math.isfinite(J) else 'gradient'} is not finite; the parameters are "
+                    f"those of the last finite step; try a lower learning rate (now {self.optimizer.lr:g}) "
+                    "or gradient clipping"
+                )
+            if self.clip_norm is not None:
+                clip_grad_norm(self.grads, self.clip_norm)
+            self.optimizer.step(self.params, self.grads)
+            total_loss += J * (stop - start)
+            if self.labels_epoch is not None:
+                correct += _count_correct(net, AL, self.labels_epoch[start:stop])
+            callbacks.on_batch_end(net, batch, {"loss": J, "size": stop - start, "cache": cache, "grads": grads})
+        logs = {"loss": total_loss / m}
+        if self.labels is not None:
+            logs["accuracy"] = correct / m
+        return logs
+
+
+def make_workspace(net, m: int) -> dict:
+    """Preallocated ``Z<l>``, ``A<l>``, ``dZ<l>``, ``dA<l>`` buffers for batches of ``m`` examples."""
+    ws = {}
+    for l, layer in enumerate(net.dense, start=1):
+        for key in ("Z", "A", "dZ"):
+            ws[f"{key}{l}"] = np.empty((m, layer.units), dtype=net.dtype)
+        if l < net.L:
+            ws[f"dA{l}"] = np.empty((m, layer.units), dtype=net.dtype)
+    return ws
+
+
+def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096) -> dict:
+    """Data loss (without the L2 penalty) and accuracy for classifiers, on checked arrays, in batches."""
+    labels = _labels(net, Y)
+    total, correct, m = 0.0, 0, X.shape[0]
+    for start in range(0, m, batch_size):
+        stop = min(start + batch_size, m)
+        AL = net._forward(X[start:stop])[f"A{net.L}"]
+        total += net.loss_fn.value(AL, Y[start:stop]) * (stop - start)
+        if labels is not None:
+            correct += _count_correct(net, AL, labels[start:stop])
+    logs = {prefix + "loss": total / m}
+    if labels is not None:
+        logs[prefix + "accuracy"] = correct / m
+    return logs
+
+
+def _labels(net, Y: np.ndarray) -> np.ndarray | None:
+    """Integer labels for measuring accuracy: class indices, 0/1 flags, or None for regression."""
+    if net.loss_fn.name == "cross_entropy":
+        return Y.argmax(axis=1)
+    if net.loss_fn.name == "binary_cross_entropy":
+        return (Y > 0.5).astype(np.int8)
+    return None
+
+
+def _count_correct(net, AL: np.ndarray, labels: np.ndarray) -> int:
+    if labels.ndim == 1:
+        return int(np.count_nonzero(AL.argmax(axis=1) == labels))
+    return int(np.count_nonzero(((AL > 0.5) == labels).all(axis=1)))
+
+
+def _example_weights(net, Y, sample_weight, class_weight) -> np.ndarray | None:
+    """Per-example weights: ``sample_weight`` times the weight of each example's class."""
+    m = Y.shape[0]
+    weights = net.check_sample_weight(sample_weight, m)
+    if class_weight is None:
+        return weights
+    labels = _labels(net, Y)
+    if labels is None or labels.ndim == 2 and labels.shape[1] != 1:
+        raise ConfigError("class_weight needs a single-label classifier (cross_entropy, or one sigmoid output)")
+    labels = labels.reshape(-1)
+    n_classes = net.dense[-1].units if net.loss_fn.name == "cross_entropy" else 2
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ConfigError(f"class_weight must be a dict or 'balanced', received {class_weight!r}")
+        counts = np.bincount(labels, minlength=n_classes)
+        per_class = np.where(counts > 0, m / (n_classes * np.maximum(counts, 1)), 0.0)
+    elif isinstance(class_weight, dict):
+        per_class = np.ones(n_classes)
+        for key, value in class_weight.items():
+            index = _class_index(net, key, n_classes)
+            if not value >= 0:
+                raise ConfigError(f"class_weight for class {key!r} must be non-negative, received {value!r}")
+            per_class[index] = value
+    else:
+        raise ConfigError(f"class_weight must be a dict or 'balanced', received {type(class_weight).__name__}")
+    class_w = per_class[labels].astype(net.dtype)
+    weights = class_w if weights is None else weights * class_w
+    if not weights.sum() > 0:
+        raise DataError("the example weights sum to zero; check class_weight and sample_weight")
+    return weights
+
+
+def _class_index(net, key, n_classes: int) -> int:
+    if net.classes is not None and key in list(net.classes):
+        return list(net.classes).index(key)
+    if isinstance(key, numbers.Integral) and 0 <= key < n_classes:
+        return int(key)
+    raise ConfigError(f"class_weight names class {key!r}, which is not one of the {n_classes} classes")
+
+
+def _split(net, X, Y, weights, fraction):
+    """Hold out ``fraction`` of the examples, stratified by class for classifiers."""
+    from sklearn.model_selection import train_test_split
+
+    if not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
+        raise ConfigError(f"validation_split must be a fraction in (0, 1), received {fraction!r}")
+    labels = _labels(net, Y)
+    single_label = labels is not None and (labels.ndim == 1 or labels.shape[1] == 1)
+    stratify = labels.reshape(-1) if single_label else None
+    if stratify is not None:
+        counts = np.bincount(stratify)
+        n_val = math.ceil(fraction * len(stratify))
+        if counts[counts > 0].min() < 2 or n_val < np.count_nonzero(counts) or len(stratify) - n_val < len(counts):
+            stratify = None
+    index = np.arange(X.shape[0])
+    seed = 0 if net.seed is None else net.seed
+    train, val = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
+    if len(train) == 0 or len(val) == 0:
+        raise DataError(f"validation_split={fraction} leaves an empty training or validation set of {len(index)}")
+    train.sort()
+    val.sort()
+    w = None if weights is None else weights[train]
+    return X[train], Y[train], w, X[val], Y[val]
+
+
+def _check_positive_int(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, received {value!r}")
