@@ -150,6 +150,7 @@ class _Trainer:
     def run_epoch(self, epoch: int, callbacks) -> dict:
         net, m = self.net, self.X.shape[0]
         if self.shuffle:
+            self.order[:] = np.arange(m)  # a fresh permutation each epoch, so a resumed run draws the same one
             net.rng.shuffle(self.order)
             np.take(self.X, self.order, axis=0, out=self.X_epoch)
             np.take(self.Y, self.order, axis=0, out=self.Y_epoch)
