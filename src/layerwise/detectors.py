@@ -15,7 +15,8 @@ kind           condition on a sampled batch                    default threshold
 ``exploding``  batch loss ``> loss_growth * first loss``       ``loss_growth = 10``      1
 ``vanishing``  ``||dZ_l|| / ||dZ_L|| < vanishing`` (hidden     ``vanishing = 1e-3``      patience
                layers not at or below a dead ReLU layer)
-``dead_relu``  fraction of dead units of a ReLU layer          ``dead = 0.5``            patience
+``dead_relu``  fraction of dead units of a ReLU layer (not     ``dead = 0.5``            patience
+               below a layer whose units are all dead)
 ``saturation`` fraction of saturated units of a sigmoid or     ``saturated = 0.5``       patience
                tanh layer
 ``lr_high``    ``||W update|| / ||W|| > update_high``          ``update_high = 0.1``     patience
@@ -240,10 +241,11 @@ class Detectors:
         loss_small = self.first_loss is not None and loss < t.small_loss * self.first_loss
         dead = v["dead_fraction"] > t.dead
         dead_here_or_above = np.logical_or.accumulate(dead[::-1])[::-1]
+        input_all_zero = np.r_[False, v["dead_fraction"][:-1] == 1]  # its units cannot help being dead
         vanishing = (rel < t.vanishing) & (np.arange(L) < L - 1) & ~dead_here_or_above
         conditions = {
             "vanishing": vanishing,
-            "dead_relu": dead,
+            "dead_relu": dead & ~input_all_zero,
             "saturation": v["saturated_fraction"] > t.saturated,
             "lr_high": ratio > t.update_high,
             "lr_low": (ratio < t.update_low) & (v["grad_norm_W"] > 0) & ~vanishing & ~dead_here_or_above

@@ -369,7 +369,7 @@ class GradientMonitor(Callback):
         L = len(monitor.layers)
         for record in monitor.records:
             if any(len(record.get(key, ())) != L for key in FIELDS):
-                raise DataError(f"diagnostics record at step {record.get('step')!r} does not hold {L} values for "
+                raise DataError(f"diagnostics record at step {record.get('step')!r} does not hold {L} value(s) for "
                                 f"each of {', '.join(FIELDS)}")
         if monitor.records:
             monitor._step = monitor.records[-1]["step"] + 1
