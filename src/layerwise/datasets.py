@@ -1,0 +1,387 @@
+"""Data sets: the bundled defaults, CSV / NPZ / NPY files and MNIST, as one :class:`Dataset`.
+
+``load_dataset(source)`` accepts
+
+* a bundled scikit-learn data set (no network): ``"digits"``, ``"iris"``,
+  ``"wine"``, ``"breast_cancer"`` (classification) and ``"diabetes"``
+  (regression);
+* ``"mnist"`` or ``"fashion-mnist"``, downloaded once and cached (see
+  :mod:`layerwise.mnist`); :func:`load_split` keeps the official training and
+  test sets apart;
+* a path to a ``.csv``, ``.npz`` or ``.npy`` file.
+
+Choosing the task
+-----------------
+With ``task="auto"`` a target is a classification target when its values are
+text, booleans or integers (an integer NumPy dtype), or when they are floats
+(every CSV number is read as a float) that are all whole numbers and take at
+most ``max(20, 5% of the rows)`` distinct values. Anything else, and any
+target with several columns, is a regression target. ``task="classification"``
+or ``"regression"`` overrides the rule; regression on text labels is an error.
+
+Classification targets are returned as class indices ``0 .. K-1`` together
+with ``classes``, the original labels in sorted order (whole-number floats
+become ints), so ``classes[y[i]]`` is the label of row ``i``.
+
+CSV files are read by :func:`layerwise.csvfile.read_csv`, whose notes give the
+header and missing-value rules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import mnist
+from .csvfile import column_index, read_csv
+from .errors import ConfigError, DataError, ShapeError
+from .validation import as_numeric_2d, check_finite
+
+TASKS = ("auto", "classification", "regression")
+EMBEDDED = ("digits", "iris", "wine", "breast_cancer", "diabetes")
+IDX_SETS = tuple(mnist.SOURCES)
+FILE_TYPES = (".csv", ".npz", ".npy")
+
+_X_KEYS = ("X", "x", "data")
+_Y_KEYS = ("y", "Y", "target")
+
+
+@dataclass
+class Dataset:
+    """Features, targets and what they mean.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+        Features, shape ``(m, n_features)``, floating point.
+    y : numpy.ndarray
+        Targets: class indices ``0 .. K-1`` (int64, shape ``(m,)``) for
+        classification; floats of shape ``(m,)`` or ``(m, k)`` for regression.
+    classes : list or None
+        The original class labels (``classes[y[i]]`` is row ``i``'s label);
+        None for regression.
+    feature_names : list of str or None
+        Column names, when the source has them.
+    task : {"classification", "regression"}
+    name : str
+        The data set's name, or the file's name without its suffix.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: list | None
+    feature_names: list[str] | None
+    task: str
+    name: str
+
+    def __post_init__(self):
+        if self.X.ndim != 2 or self.y.ndim not in (1, 2) or self.X.shape[0] != self.y.shape[0]:
+            raise ShapeError(f"Dataset needs X of shape (m, n) and y of shape (m,) or (m, k); received "
+                             f"X {self.X.shape} and y {self.y.shape}")
+
+    @property
+    def n_samples(self) -> int:
+        """Number of examples (rows)."""
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """Number of features (columns of ``X``)."""
+        return self.X.shape[1]
+
+
+# ------------------------------------------------------------------ targets
+def infer_task(y) -> str:
+    """``"classification"`` or ``"regression"`` for target values ``y``, by the rule in the module notes."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return "regression"
+    if y.dtype.kind != "f":
+        return "classification"
+    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        return "regression"
+    n_distinct = np.unique(y).size
+    return "classification" if n_distinct <= max(20, 0.05 * y.shape[0]) else "regression"
+
+
+def encode_target(y, task: str = "auto", what: str = "the target") -> tuple[np.ndarray, list | None, str]:
+    """Turn raw target values into ``(y, classes, task)`` as a :class:`Dataset` holds them.
+
+    Parameters
+    ----------
+    y : array_like
+        Raw targets, shape ``(m,)`` or ``(m, k)``: numbers, booleans or text.
+    task : {"auto", "classification", "regression"}
+        See the module notes for the ``"auto"`` rule.
+    what : str
+        How to name the target in error messages.
+
+    Returns
+    -------
+    y : numpy.ndarray
+        Class indices (int64) or float64 values; an ``(m, 1)`` input becomes ``(m,)``.
+    classes : list or None
+        Sorted original labels for classification, else None.
+    task : str
+        The resolved task.
+    """
+    _check_task(task)
+    y = np.asarray(y)
+    if y.dtype.kind == "S":
+        y = y.astype(str)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise ShapeError(f"{what} must be a non-empty 1-D or 2-D array, received shape {y.shape}")
+    if y.dtype.kind not in "biufU":
+        raise DataError(f"{what} must hold numbers, booleans or text, received dtype {y.dtype}")
+    resolved = infer_task(y) if task == "auto" else task
+    if resolved == "regression":
+        if y.dtype.kind == "U":
+            raise DataError(f"task 'regression' needs numeric targets, but {what} holds text such as {str(y[0])!r}")
+        values = y.astype(np.float64)
+        check_finite(values, what)
+        return values, None, "regression"
+    if y.ndim == 2:
+        raise ShapeError(f"classification needs a single target column, but {what} has shape {y.shape}")
+    if y.dtype.kind == "f":
+        check_finite(y, what)
+    labels, codes = np.unique(y, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), [_plain(label) for label in labels], "classification"
+
+
+def _plain(label):
+    """A NumPy scalar as a plain, JSON-friendly Python value (whole floats become ints)."""
+    value = label.item() if isinstance(label, np.generic) else label
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}, received {task!r}")
+
+
+# ------------------------------------------------------------------ entry points
+def load_dataset(source, *, target=None, task: str = "auto", data_home=None) -> Dataset:
+    """Load a bundled data set, MNIST / Fashion-MNIST, or a CSV / NPZ / NPY file.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A name from :data:`EMBEDDED` or :data:`IDX_SETS`, or a path ending in
+        ``.csv``, ``.npz`` or ``.npy``. Names win over files of the same name.
+    target : int or str, optional
+        CSV and NPY only: the target column, by index (negative counts from the
+        end) or, for CSV files with a header, by name. Default: the last column.
+    task : {"auto", "classification", "regression"}
+        See the module notes.
+    data_home : path-like, optional
+        Cache root for MNIST downloads (see :func:`layerwise.mnist.cache_root`).
+
+    Returns
+    -------
+    Dataset
+        For ``"mnist"`` and ``"fashion-mnist"`` the official training set
+        (first 60000 rows) followed by the test set (last 10000 rows); use
+        :func:`load_split` to keep them apart.
+
+    Raises
+    ------
+    DataError
+        For a missing, empty or malformed file, a non-numeric feature, a
+        missing value, or an unknown or out-of-range target column.
+    ConfigError
+        For an unknown ``task`` or a ``target`` given where it does not apply.
+    """
+    _check_task(task)
+    if isinstance(source, str) and source in EMBEDDED:
+        return _load_embedded(source, target, task)
+    if isinstance(source, str) and source in IDX_SETS:
+        _no_target(target, source)
+        task = _idx_task(task, source)
+        train, test = load_split(source, data_home=data_home)
+        return Dataset(np.concatenate([train.X, test.X]), np.concatenate([train.y, test.y]),
+                       train.classes, None, task, source)
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in FILE_TYPES:
+        raise DataError(f"cannot load {os.fspath(source)!r}: expected one of the data sets "
+                        f"{', '.join(EMBEDDED + IDX_SETS)} or a path to a {', '.join(FILE_TYPES)} file")
+    if suffix == ".csv":
+        return load_csv(path, target=target, task=task)
+    if suffix == ".npy":
+        return load_npy(path, target=target, task=task)
+    _no_target(target, path.name)
+    return load_npz(path, task=task)
+
+
+def load_split(name: str, *, data_home=None, base_url: str | None = None, checksums: dict[str, str] | None = None,
+               timeout: float = 60.0) -> tuple[Dataset, Dataset]:
+    """The official ``(train, test)`` split of ``"mnist"`` or ``"fashion-mnist"``.
+
+    Downloads the four files on first use (see :func:`layerwise.mnist.fetch`
+    for ``data_home``, ``base_url``, ``checksums`` and ``timeout``). ``X`` is
+    float32 in [0, 1] of shape ``(m, 784)``; ``y`` holds the class indices;
+    ``classes`` are the digits 0-9 for MNIST and the article names for
+    Fashion-MNIST.
+    """
+    if name not in IDX_SETS:
+        raise ConfigError(f"{name!r} has no official train/test split; expected one of {', '.join(IDX_SETS)}")
+    X_train, y_train, X_test, y_test = mnist.load_arrays(name, data_home=data_home, base_url=base_url,
+                                                         checksums=checksums, timeout=timeout)
+    classes = list(mnist.SOURCES[name].classes)
+    return (Dataset(X_train, y_train, classes, None, "classification", name),
+            Dataset(X_test, y_test, list(classes), None, "classification", name))
+
+
+def _idx_task(task: str, name: str) -> str:
+    if task == "regression":
+        raise ConfigError(f"{name} is a classification data set; task 'regression' does not apply")
+    return "classification"
+
+
+def _no_target(target, name: str) -> None:
+    if target is not None:
+        raise ConfigError(f"target applies to CSV and NPY files only; {name} has a fixed target, "
+                          f"received target={target!r}")
+
+
+def _load_embedded(name: str, target, task: str) -> Dataset:
+    _no_target(target, name)
+    from sklearn import datasets as sk_datasets
+
+    bunch = getattr(sk_datasets, f"load_{name}")()
+    y, classes, task = encode_target(bunch.target, task, what=f"{name}'s target")
+    names = getattr(bunch, "target_names", None)
+    if classes is not None and names is not None and len(names) == len(classes):
+        classes = [_plain(label) for label in names]
+    features = [str(feature) for feature in bunch.feature_names]
+    return Dataset(np.asarray(bunch.data, dtype=np.float64), y, classes, features, task, name)
+
+
+# ------------------------------------------------------------------ NumPy files
+def load_npz(path, *, task: str = "auto") -> Dataset:
+    """Load features and targets from an ``.npz`` file with arrays ``X`` and ``y``.
+
+    ``x`` or ``data`` are accepted for the features, ``Y`` or ``target`` for the
+    targets. Files are read without pickle, so object arrays are refused.
+    """
+    arrays = _load_numpy(path)
+    label = os.fspath(path)
+    if not isinstance(arrays, dict):
+        raise DataError(f"{label} holds a single array; an .npz file with arrays 'X' and 'y' was expected")
+    x_key = next((key for key in _X_KEYS if key in arrays), None)
+    y_key = next((key for key in _Y_KEYS if key in arrays), None)
+    if x_key is None or y_key is None:
+        raise DataError(f"{label} must hold arrays 'X' and 'y' (or 'x'/'data' and 'Y'/'target'); "
+                        f"found {sorted(arrays) or 'no arrays'}")
+    X = _float_features(arrays[x_key], f"{label}: {x_key}")
+    y, classes, task = encode_target(arrays[y_key], task, what=f"{label}: {y_key}")
+    if y.shape[0] != X.shape[0]:
+        raise ShapeError(f"{label}: {x_key} has {X.shape[0]} rows but {y_key} has {y.shape[0]}")
+    return Dataset(X, y, classes, None, task, Path(path).stem)
+
+
+def load_npy(path, *, target=None, task: str = "auto") -> Dataset:
+    """Load a 2-D ``.npy`` array whose ``target`` column (default the last) holds the targets."""
+    label = os.fspath(path)
+    array = _load_numpy(path)
+    if isinstance(array, dict) or array.ndim != 2 or array.shape[1] < 2:
+        shape = "an archive" if isinstance(array, dict) else f"shape {array.shape}"
+        raise ShapeError(f"{label} must hold a 2-D array with feature columns and a target column; received {shape}")
+    if array.dtype.kind not in "biufUS":
+        raise DataError(f"{label} must hold numbers or text, received dtype {array.dtype}")
+    if array.shape[0] == 0:
+        raise DataError(f"{label} is empty: received shape {array.shape}")
+    j = column_index(target, None, array.shape[1], label)
+    X = _float_features(np.delete(array, j, axis=1), f"{label}: features")
+    y, classes, task = encode_target(array[:, j], task, what=f"{label}: target column {j}")
+    return Dataset(X, y, classes, None, task, Path(path).stem)
+
+
+def _load_numpy(path):
+    label = os.fspath(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                return {key: loaded[key] for key in loaded.files}
+        return loaded
+    except OSError as exc:
+        raise DataError(f"cannot read {label}: {exc.strerror or exc}") from None
+    except (ValueError, EOFError) as exc:
+        raise DataError(f"{label} is not a readable NumPy file (corrupt, or holds Python objects, which are "
+                        f"refused because reading them would need pickle): {exc}") from None
+
+
+def _float_features(array, name: str) -> np.ndarray:
+    X = as_numeric_2d(array, name)
+    return X if X.dtype.kind == "f" else X.astype(np.float64)
+
+
+# ------------------------------------------------------------------ CSV
+def load_csv(path, *, target=None, task: str = "auto", header: bool | None = None) -> Dataset:
+    """Load a CSV file of numeric features and one target column (rules in :mod:`layerwise.csvfile`).
+
+    Parameters
+    ----------
+    path : str or path-like
+    target : int or str, optional
+        Target column by index (negative counts from the end) or, when the file
+        has a header, by name; a string of digits names the column if the
+        header has one of that name and is an index otherwise. Default: last.
+    task : {"auto", "classification", "regression"}
+    header : bool, optional
+        Whether the first row is a header; default detected.
+
+    Raises
+    ------
+    DataError
+        For an empty file, a header without data, rows of different lengths, a
+        non-numeric feature column, a missing value (with its line number), or
+        a target column that does not exist.
+    """
+    _check_task(task)
+    columns = read_csv(path, target=target, header=header)
+    y, classes, task = encode_target(columns.y, task, what=f"{columns.label}: target {columns.target_label}")
+    return Dataset(columns.X, y, classes, columns.feature_names, task, Path(path).stem)
+
+
+def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """Read inputs for prediction: all columns are features, there is no target.
+
+    Parameters
+    ----------
+    source : str, path-like or text stream
+        ``"-"`` reads CSV from standard input; a text stream is read as CSV;
+        a path ending in ``.npy`` must hold a 2-D array, one ending in ``.npz``
+        an array ``X`` (or ``x`` / ``data``); any other path is read as CSV.
+    header : bool, optional
+        For CSV: whether the first row is a header; default detected.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        Shape ``(m, n_features)``, float.
+    feature_names : list of str or None
+        The CSV header, when there is one.
+    """
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
+        label, suffix = os.fspath(source), Path(source).suffix.lower()
+        if suffix in (".npy", ".npz"):
+            loaded = _load_numpy(source)
+            if suffix == ".npy" and not isinstance(loaded, dict):
+                return _float_features(loaded, label), None
+            key = next((key for key in _X_KEYS if key in loaded), None) if isinstance(loaded, dict) else None
+            if suffix == ".npy" or key is None:
+                found = sorted(loaded) if isinstance(loaded, dict) else "a single array"
+                want = "one 2-D array" if suffix == ".npy" else "an array 'X' (or 'x'/'data')"
+                raise DataError(f"{label} must hold {want}; found {found}")
+            return _float_features(loaded[key], f"{label}: {key}"), None
+    columns = read_csv(source, with_target=False, header=header)
+    return columns.X, columns.feature_names
