@@ -1,0 +1,89 @@
+"""Figures for the command line: training curves and confusion matrices, written as PNG files.
+
+Figures are drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas
+directly, never through ``pyplot``, so nothing here touches matplotlib's
+global state (the backend, open figures) of a program that imports it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+DPI = 100
+
+
+def _save(figure: Figure, path) -> None:
+    FigureCanvasAgg(figure)
+    figure.savefig(os.fspath(path), format="png", dpi=DPI)
+
+
+def training_curves(history: dict, path, title: str | None = None) -> None:
+    """Plot the loss (and the accuracy, when recorded) per epoch, training and validation.
+
+    Parameters
+    ----------
+    history : dict
+        ``History.to_dict()`` output: ``epoch`` (0-based) and lists ``loss``,
+        and optionally ``val_loss``, ``accuracy``, ``val_accuracy``.
+    path : str or path-like
+        The PNG file to write: 1000 x 400 pixels with accuracies, 500 x 400 without.
+    title : str, optional
+        A title above the panels.
+    """
+    panels = [("loss", "loss")]
+    if history.get("accuracy"):
+        panels.append(("accuracy", "accuracy"))
+    figure = Figure(figsize=(5 * len(panels), 4), layout="constrained")
+    epochs = np.asarray(history.get("epoch") or range(len(history["loss"]))) + 1
+    for index, (key, label) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), index)
+        axes.plot(epochs, history[key], marker="o", markersize=3, label="training")
+        if history.get(f"val_{key}"):
+            axes.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="validation")
+        axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylabel(label)
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    if title:
+        figure.suptitle(title)
+    _save(figure, path)
+
+
+def confusion_matrix(matrix, labels, path, title: str | None = None) -> None:
+    """Plot a confusion matrix: rows are true classes, columns predicted ones, cells are counts.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (K, K)
+        Counts, ``matrix[i, j]`` examples of class ``i`` predicted as ``j``.
+    labels : sequence of length K
+        Class labels, shown on both axes.
+    path : str or path-like
+        The PNG file to write, 600 x 500 pixels.
+    title : str, optional
+    """
+    matrix = np.asarray(matrix)
+    labels = [str(label) for label in labels]
+    figure = Figure(figsize=(6, 5), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    ticks = np.arange(len(labels))
+    axes.set_xticks(ticks, labels, rotation=45 if max(map(len, labels), default=0) > 3 else 0, ha="right")
+    axes.set_yticks(ticks, labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if len(labels) <= 30:
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for (i, j), count in np.ndenumerate(matrix):
+            axes.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if count > threshold else "black")
+    if title:
+        axes.set_title(title)
+    _save(figure, path)
