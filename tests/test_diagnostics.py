@@ -138,6 +138,20 @@ def test_only_every_kth_batch_is_sampled_across_epochs(digits):
     assert monitor.series("grad_norm_W").shape == (5, 2)
 
 
+def test_dropout_and_single_layer_networks_are_measured(digits):
+    X, y = digits
+    monitor = GradientMonitor(every=1, stream=None)
+    net = net_of(lw.Dense(64, "relu"), lw.Dropout(0.5), lw.Dense(10, "softmax"))
+    train(net, X[:320], y[:320], monitor)
+    dead = monitor.series("dead_fraction")[:, 0]
+    assert np.all(dead < 0.5)  # measured on Z, before dropout zeroes half of A
+    assert np.all(monitor.series("a_std")[:, 0] > 0)
+    single = GradientMonitor(every=1, stream=None)
+    train(net_of(lw.Dense(10, "softmax")), X[:320], y[:320], single)
+    assert single.records[0]["backward_gain"] == [None]
+    assert single.warnings == []
+
+
 # ---------------------------------------------------------------- detectors
 def test_healthy_adam_relu_network_on_digits_raises_no_warning(digits):
     X, y = digits

@@ -188,7 +188,12 @@ class GradientMonitor(Callback):
         self.close()
 
     def close(self) -> None:
-        """Flush and close the TensorBoard writer, if any (training ends call this)."""
+        """Flush and close the TensorBoard writer, if any.
+
+        The end of training calls this; after a run that stopped with an
+        exception (such as :class:`~layerwise.errors.TrainingDivergedError`)
+        call it yourself.
+        """
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -246,6 +251,8 @@ class GradientMonitor(Callback):
                 print(f"layerwise diagnostics: {finding.message}", file=stream, flush=True)
             if self._writer is not None:
                 self._writer.add_text(f"warnings/{finding.kind}", finding.message, self._step)
+        if findings and self._writer is not None:
+            self._writer.flush()
 
     def _log_scalars(self, record: dict) -> None:
         step = record["step"]
