@@ -1,0 +1,266 @@
+"""Options of ``layerwise train``: their checks, their defaults and TOML config files.
+
+An option's value comes from, in this order: the command line, the config
+file given with ``--config``, the default in :class:`TrainOptions`. A config
+file is a flat TOML table whose keys are the long option names, with dashes
+or underscores::
+
+    data = "iris"
+    hidden = [32, 16]          # or "32,16"
+    epochs = 40
+    batch-size = 16
+    early-stopping = true
+
+Paths in a config file are taken relative to the current directory, as on
+the command line. The value checks below serve both sources, so a bad value
+gets the same message wherever it was written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .activations import ACTIVATIONS
+from .errors import ConfigError
+from .losses import LOSSES
+from .optim import ALIASES, OPTIMIZERS
+from .schedules import SCHEDULES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
+
+TASKS = ("auto", "classification", "regression")
+DTYPES = ("float32", "float64")
+
+
+# ------------------------------------------------------------------ value checks
+def _number(text, kind, name: str):
+    try:
+        value = kind(str(text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {name}, received {str(text)!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, received {str(text)!r}")
+    return value
+
+
+def positive_int(text) -> int:
+    """An integer >= 1."""
+    value = _number(text, int, "a positive integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+def non_negative_int(text) -> int:
+    """An integer >= 0."""
+    value = _number(text, int, "a non-negative integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {value}")
+    return value
+
+
+def positive_float(text) -> float:
+    """A finite number > 0."""
+    value = _number(text, float, "a positive number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {value:g}")
+    return value
+
+
+def non_negative_float(text) -> float:
+    """A finite number >= 0."""
+    value = _number(text, float, "a non-negative number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, received {value:g}")
+    return value
+
+
+def fraction(text) -> float:
+    """A number in [0, 1); 0 turns the feature off."""
+    value = _number(text, float, "a fraction in [0, 1)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), received {value:g}")
+    return value
+
+
+def hidden_sizes(text) -> tuple[int, ...]:
+    """Comma-separated hidden layer widths such as ``"128,64"``; ``""`` means no hidden layer."""
+    if isinstance(text, (list, tuple)):
+        text = ",".join(str(part) for part in text)
+    parts = [part.strip() for part in str(text).split(",")]
+    if parts == [""]:
+        return ()
+    sizes = []
+    for part in parts:
+        if not part.isdigit() or int(part) < 1:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated positive layer widths such as 128,64, received {str(text)!r}")
+        sizes.append(int(part))
+    return tuple(sizes)
+
+
+def choice(*names: str):
+    """A check that accepts exactly one of ``names``."""
+
+    def check(text) -> str:
+        value = str(text).strip()
+        if value not in names:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(names)}, received {str(text)!r}")
+        return value
+
+    check.__name__ = "choice"
+    check.names = names
+    return check
+
+
+activation_name = choice(*sorted(ACTIVATIONS))
+loss_name = choice(*sorted(LOSSES))
+optimizer_name = choice(*sorted([*OPTIMIZERS, *ALIASES]))
+schedule_name = choice(*sorted(SCHEDULES))
+task_name = choice(*TASKS)
+dtype_name = choice(*DTYPES)
+
+
+def text(value) -> str:
+    """Any non-empty string."""
+    value = str(value)
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected a non-empty value")
+    return value
+
+
+# ------------------------------------------------------------------ options
+@dataclass
+class TrainOptions:
+    """Every setting of a training run, with its default."""
+
+    data: str = "digits"
+    target: str | None = None
+    task: str = "auto"
+    test_split: float = 0.25
+    hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    output_activation: str | None = None
+    loss: str | None = None
+    epochs: int = 20
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None
+    schedule: str = "constant"
+    l2: float = 0.0
+    dropout: float = 0.0
+    clip_norm: float | None = None
+    early_stopping: bool = False
+    patience: int = 5
+    val_split: float | None = None
+    standardize: bool = True
+    seed: int = 0
+    dtype: str = "float32"
+    threads: int | None = None
+    out: str | None = None
+    resume: str | None = None
+    quiet: bool = False
+    diagnose: bool = False
+    tensorboard: str | None = None
+
+    def to_dict(self) -> dict:
+        """The options as a JSON-compatible dict."""
+        values = {field.name: getattr(self, field.name) for field in fields(self)}
+        values["hidden"] = list(self.hidden)
+        return values
+
+
+CHECKS = {
+    "data": text, "target": text, "task": task_name, "test_split": fraction, "hidden": hidden_sizes,
+    "activation": activation_name, "output_activation": activation_name, "loss": loss_name,
+    "epochs": positive_int, "batch_size": positive_int, "optimizer": optimizer_name, "lr": positive_float,
+    "schedule": schedule_name, "l2": non_negative_float, "dropout": fraction, "clip_norm": positive_float,
+    "patience": non_negative_int, "val_split": fraction, "seed": non_negative_int, "dtype": dtype_name,
+    "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
+}
+"""The value check of every non-boolean option (also the ``type=`` of its command-line argument)."""
+
+FLAGS = ("early_stopping", "standardize", "quiet", "diagnose")
+"""Options that are switches: ``true`` / ``false`` in a config file."""
+
+
+def read_config_file(path) -> dict:
+    """Read a TOML config file and return its checked values keyed like :class:`TrainOptions`.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or parsed, names an unknown option, or
+        holds a value that fails the option's check.
+    """
+    path = Path(path)
+    if tomllib is None:
+        raise ConfigError("reading a TOML config file on Python 3.10 needs the 'tomli' package; "
+                          "install it with: pip install tomli")
+    try:
+        with open(path, "rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, expected a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = [field.name for field in fields(TrainOptions)]
+    values = {}
+    for raw_key, value in document.items():
+        key = raw_key.replace("-", "_")
+        if key not in known:
+            raise ConfigError(f"config file {path}: unknown option {raw_key!r}; known options: "
+                              f"{', '.join(name.replace('_', '-') for name in known)}")
+        values[key] = _checked(path, raw_key, key, value)
+    return values
+
+
+def _checked(path: Path, raw_key: str, key: str, value):
+    if key in FLAGS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config file {path}: {raw_key} must be true or false, received {value!r}")
+        return value
+    if isinstance(value, dict) or (isinstance(value, list) and key != "hidden"):
+        raise ConfigError(f"config file {path}: {raw_key} must be a single value, received {value!r}")
+    if isinstance(value, bool):
+        raise ConfigError(f"config file {path}: {raw_key} must not be a boolean, received {value!r}")
+    try:
+        return CHECKS[key](value)
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"config file {path}: {raw_key}: {exc}") from None
+
+
+def resolve_train_options(cli_values: dict, config_path=None) -> TrainOptions:
+    """Combine command-line values, the config file and the defaults.
+
+    Parameters
+    ----------
+    cli_values : dict
+        Values from the command line; ``None`` means "not given".
+    config_path : path-like, optional
+        A TOML config file (see the module notes).
+
+    Returns
+    -------
+    TrainOptions
+    """
+    values = read_config_file(config_path) if config_path is not None else {}
+    for field in fields(TrainOptions):
+        given = cli_values.get(field.name)
+        if given is not None:
+            values[field.name] = given
+    return TrainOptions(**values)
