@@ -68,11 +68,11 @@ def _add_architecture_options(parser: Parser, defaults: bool = True) -> None:
                             "mse for regression)")
 
 
-def _add_data_options(parser: Parser, required_target_default: bool = True):
+def _add_data_options(parser: Parser, show_default: bool = True):
     group = parser.add_argument_group("data")
     group.add_argument("--data", type=cfg.text, metavar="SOURCE",
                        help="digits, iris, wine, breast_cancer, diabetes, mnist, fashion-mnist, or a .csv/.npz/.npy "
-                            "file" + (_default("data") if required_target_default else ""))
+                            "file" + (_default("data") if show_default else ""))
     group.add_argument("--target", type=cfg.text, metavar="COLUMN",
                        help="target column of a CSV/NPY file, by name or index (default: the last)")
     return group
@@ -162,7 +162,7 @@ def build_parser() -> Parser:
                         "  layerwise evaluate runs/iris/model.safetensors --split test\n"
                         "  layerwise evaluate model.safetensors --data test.csv --target label --json", common)
     evaluate.add_argument("model", metavar="MODEL", help="a model.safetensors file")
-    _add_data_options(evaluate, required_target_default=False)
+    _add_data_options(evaluate, show_default=False)
     evaluate.add_argument("--split", choices=("all", "train", "test"), default="all",
                           help="evaluate on all of the data, or on the training or test part of the model's own "
                                "split (same data, same seed) (default: all)")
@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.handler(args) or 0
+    except BrokenPipeError:  # the reader of our output went away (``layerwise predict ... | head``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (LayerwiseError, OSError) as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
@@ -275,7 +278,9 @@ class Scaler:
         return cls(values.mean(axis=0), np.where(scale > 1e-12 * (1 + np.abs(values.mean(axis=0))), scale, 1.0))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return (values - self.mean.reshape(1, -1)) / self.scale.reshape(1, -1)
+        """Standardise, in the precision of ``values`` when it is floating point."""
+        dtype = values.dtype if values.dtype.kind == "f" else np.float64
+        return (values - self.mean.astype(dtype).reshape(1, -1)) / self.scale.astype(dtype).reshape(1, -1)
 
     def inverse(self, values: np.ndarray) -> np.ndarray:
         return values * self.scale.reshape(1, -1) + self.mean.reshape(1, -1)
@@ -683,9 +688,9 @@ def write_diagnostics(monitor, run_dir: Path) -> list[str]:
     return ["diagnostics.json", "diagnostics.png"]
 
 
-def _train_options(args) -> cfg.TrainOptions:
+def _train_options(args, **defaults) -> cfg.TrainOptions:
     values = {key: value for key, value in vars(args).items() if key not in ("config", "handler", "command")}
-    return cfg.resolve_train_options(values, args.config)
+    return cfg.resolve_train_options(values, args.config, defaults)
 
 
 def cmd_train(args) -> int:
@@ -1028,9 +1033,7 @@ def cmd_diagnose(args) -> int:
 
 
 def _diagnose_fresh(args) -> int:
-    opts = _train_options(args)
-    if args.epochs is None and (args.config is None or "epochs" not in cfg.read_config_file(args.config)):
-        opts.epochs = 5
+    opts = _train_options(args, epochs=5)
     opts.diagnose = True
     with thread_limit(opts.threads):
         _, metrics, run_dir, monitor = train_run(opts)

@@ -244,7 +244,7 @@ def _checked(path: Path, raw_key: str, key: str, value):
         raise ConfigError(f"config file {path}: {raw_key}: {exc}") from None
 
 
-def resolve_train_options(cli_values: dict, config_path=None) -> TrainOptions:
+def resolve_train_options(cli_values: dict, config_path=None, defaults: dict | None = None) -> TrainOptions:
     """Combine command-line values, the config file and the defaults.
 
     Parameters
@@ -253,12 +253,16 @@ def resolve_train_options(cli_values: dict, config_path=None) -> TrainOptions:
         Values from the command line; ``None`` means "not given".
     config_path : path-like, optional
         A TOML config file (see the module notes).
+    defaults : dict, optional
+        Defaults that replace those of :class:`TrainOptions`.
 
     Returns
     -------
     TrainOptions
     """
-    values = read_config_file(config_path) if config_path is not None else {}
+    values = dict(defaults or {})
+    if config_path is not None:
+        values.update(read_config_file(config_path))
     for field in fields(TrainOptions):
         given = cli_values.get(field.name)
         if given is not None:
