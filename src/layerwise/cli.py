@@ -198,7 +198,7 @@ def build_parser() -> Parser:
                            help="largest relative error accepted (default: 1e-6)")
     gradcheck.set_defaults(handler=cmd_gradcheck)
 
-    explain = _command(commands, "explain", "Print the seed's equations with the shape of every term.",
+    explain = _command(commands, "explain", "Print the backpropagation equations with the shape of every term.",
                        "  layerwise explain --hidden 64,32 --inputs 64 --outputs 10\n"
                        "  layerwise explain runs/iris/model.safetensors --batch 16 --run", common)
     explain.add_argument("model", metavar="MODEL", nargs="?", help="a model.safetensors file (or use --hidden)")

@@ -84,11 +84,11 @@ def output_rule(net) -> str:
     pair = (net.dense[-1].activation.name, net.loss_fn.name)
     L = net.L
     if pair in FUSED:
-        return (f"{pair[0]} + {pair[1]} is a fused pair, so the seed's shortcut dZ{L} = A{L} - Y applies: "
+        return (f"{pair[0]} + {pair[1]} is a fused pair, so the output shortcut dZ{L} = A{L} - Y applies: "
                 f"{SHORTCUT_REASONS[pair]}.")
     fused = ", ".join(f"{a}+{b}" for a, b in sorted(FUSED))
     text = (f"{pair[0]} + {pair[1]} is not a fused pair ({fused}), so dA{L} comes from the loss's derivative "
-            f"and dZ{L} = dA{L} * g'(Z{L}), the seed's general rule.")
+            f"and dZ{L} = dA{L} * g'(Z{L}), the general rule.")
     if pair[0] == "softmax":
         text += (f" Softmax mixes the units of a row, so g'(Z{L}) is a Jacobian: dZ{L} = A{L} * (dA{L} - "
                  f"rowsum(dA{L} * A{L})), its product with dA{L}.")
@@ -163,8 +163,8 @@ def explain(net, m: int = 32) -> str:
     net._require_built()
     lines = [
         f"Network {_describe(net)}, loss {net.loss_fn.name}, batch of m = {m} examples",
-        "Rows are examples: the seed's Z = W.A + b (columns as examples) reads Z = A . W^T + b here, and its",
-        "dW = (1/m) dZ . A^T reads dW = (1/m) dZ^T . A; W[l] keeps the seed's shape (n_l, n_{l-1}).",
+        "Rows are examples: the column-per-example form Z = W.A + b reads Z = A . W^T + b here, and",
+        "dW = (1/m) dZ . A^T reads dW = (1/m) dZ^T . A; W[l] keeps its usual shape (n_l, n_{l-1}).",
         "",
         "Forward pass",
     ]
