@@ -182,7 +182,7 @@ def format_logs(logs: dict) -> str:
     parts = []
     for key, value in logs.items():
         if key == "time":
-            parts.append(f"{value:.2f}s")
+            parts.append(f"{value:.3f}s")
         elif key == "lr":
             parts.append(f"lr {value:.3g}")
         elif isinstance(value, (float, int, np.floating)):
