@@ -231,9 +231,8 @@ class GradientMonitor(Callback):
                 if name == "relu":
                     columns["dead_fraction"][i] = float(np.count_nonzero(Z.max(axis=0) <= 0)) / Z.shape[1]
                 elif name in _SATURATING_Z and not (l == L and self._output_fused):
-                    saturated = np.count_nonzero(np.abs(Z) > _SATURATING_Z[name], axis=0)
-                    columns["saturated_fraction"][i] = float(np.count_nonzero(saturated >= SATURATED_ON * Z.shape[0]))
-                    columns["saturated_fraction"][i] /= Z.shape[1]
+                    saturated_on = np.count_nonzero(np.abs(Z) > _SATURATING_Z[name], axis=0) / Z.shape[0]
+                    columns["saturated_fraction"][i] = np.count_nonzero(saturated_on >= SATURATED_ON) / Z.shape[1]
             for i in range(L - 1):
                 columns["backward_gain"][i] = _ratio(columns["dz_norm"][i], columns["dz_norm"][i + 1])
         record.update(columns)
