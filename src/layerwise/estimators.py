@@ -34,9 +34,13 @@ How the scikit-learn semantics map onto layerwise
 * Sample weights: the loss of a batch is the weighted mean of its examples'
   losses; examples of weight zero are left out altogether.
 
-Differences from scikit-learn: weights are initialised with layerwise's
-initialisers (He for the ReLU family, Glorot otherwise) and biases at zero;
-Adam adds ``epsilon`` as ``torch.optim.Adam`` does; for multi-output
+* Initialisation follows scikit-learn's scheme, drawn from the network's
+  generator: weights and biases uniform in ``+-sqrt(6 / (fan_in + fan_out))``
+  (``2`` in place of ``6`` when the hidden layers are logistic).
+
+Differences from scikit-learn: the random numbers themselves differ (the
+network's NumPy ``Generator`` draws them); Adam adds ``epsilon`` as
+``torch.optim.Adam`` does; for multi-output
 regression ``loss_`` sums the squared error over the outputs (scikit-learn
 averages it); ``loss_curve_`` is recorded for ``lbfgs`` too (one entry per
 iteration).
@@ -337,6 +341,8 @@ class _BaseMLP(BaseEstimator):
         self.network_ = Network(layers, loss=loss, input_dim=n_features, seed=int(rng.randint(np.iinfo(np.int32).max)),
                                 dtype=np.dtype(dtype if self.dtype is None else self.dtype).name, l2=float(self.alpha))
         self.network_.classes = self._network_classes()
+        logistic = bool(activations) and all(name == "sigmoid" for name in activations)
+        _initialize_like_sklearn(self.network_, 2.0 if logistic else 6.0)
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = out_activation
         self.n_iter_ = self.t_ = 0
@@ -835,6 +841,15 @@ def _activation_name(owner: str, name) -> str:
         valid = sorted({*ACTIVATIONS, *ACTIVATION_ALIASES})
         raise ConfigError(f"{owner}: unknown activation {name!r}; expected one of {', '.join(valid)}")
     return resolved
+
+
+def _initialize_like_sklearn(net: Network, factor: float) -> None:
+    """Draw every weight and bias uniformly in ``+-sqrt(factor / (fan_in + fan_out))`` from the network's generator."""
+    for layer in net.dense:
+        fan_out, fan_in = layer.W.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        layer.W[...] = net.rng.uniform(-bound, bound, layer.W.shape)
+        layer.b[...] = net.rng.uniform(-bound, bound, layer.b.shape)
 
 
 def _dtype_name(dtype) -> str | None:
