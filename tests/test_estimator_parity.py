@@ -1,10 +1,9 @@
 """Held-out accuracy and R^2 of layerwise's estimators against scikit-learn's on its bundled data sets.
 
 Both libraries get the same parameters (adam unless a case names another
-solver), seeds and folds; inputs are
-standardised (and, for diabetes, the target too). The score of each library
-is averaged over three seeds; the averages must agree within one percentage
-point of accuracy, or 0.02 of R^2.
+solver), seeds and folds; inputs are standardised (and, for diabetes, the
+target too). The score of each library is averaged over three seeds; the
+averages must agree within one percentage point of accuracy, or 0.02 of R^2.
 """
 
 import warnings
