@@ -298,10 +298,11 @@ def test_diagnostics_true_prints_warnings_to_stderr_by_default(digits, capsys):
     X, y = digits
     net = net_of(lw.Dense(32, "relu"), lw.Dense(10, "softmax"))
     net.params["b1"][...] = -10
-    net.fit(X, y, epochs=1, diagnostics=True, verbose=0)  # sampled every 10 of 57 batches
+    history = net.fit(X, y, epochs=1, diagnostics=True, verbose=0)  # sampled every 10 of 57 batches
     captured = capsys.readouterr()
     assert "Dense layer 1: 100% of its 32 ReLU units are dead" in captured.err
     assert captured.out == ""
+    assert any(finding.kind == "dead_relu" for finding in history.diagnostics.findings)
 
 
 def test_stream_none_is_silent(digits, capsys):

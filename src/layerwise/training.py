@@ -32,10 +32,13 @@ class History:
 
     Keys: ``loss``, ``accuracy`` (classifiers), ``val_loss`` and
     ``val_accuracy`` (with validation data), ``lr`` and ``time`` (seconds).
+    ``diagnostics`` is the :class:`~layerwise.diagnostics.GradientMonitor` of a
+    fit with ``diagnostics=``, else None.
     """
 
     epoch: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
+    diagnostics: object = None
 
     def append(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)
@@ -95,7 +98,8 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     if diagnostics:
         from .diagnostics import GradientMonitor
 
-        callback_list.append(diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor())
+        history.diagnostics = diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor()
+        callback_list.append(history.diagnostics)
     steps = math.ceil(X.shape[0] / batch_size)
     if verbose:
         callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False))
