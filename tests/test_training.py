@@ -223,3 +223,14 @@ def test_bad_fit_arguments(digits, kwargs, match):
     X, y = digits
     with pytest.raises(ConfigError, match=match):
         classifier().fit(X, y, verbose=0, **kwargs)
+
+
+def test_validation_split_is_stratified_for_classifiers():
+    from layerwise.training import _split
+
+    y = np.array([0] * 80 + [1] * 20)
+    X = np.arange(100, dtype=float)[:, None]
+    net = lw.Network([lw.Dense(2, "softmax")], input_dim=1, seed=5)
+    X_train, Y_train, _, X_val, Y_val = _split(net, X, net.check_Y(y), None, 0.2)
+    assert len(X_val) == 20 and Y_val.argmax(axis=1).sum() == 4
+    assert len(set(X_train.ravel()) | set(X_val.ravel())) == 100
