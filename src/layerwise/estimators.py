@@ -33,17 +33,19 @@ How the scikit-learn semantics map onto layerwise
   before training or prediction; mind the memory for very wide data.
 * Sample weights: the loss of a batch is the weighted mean of its examples'
   losses; examples of weight zero are left out altogether.
-
 * Initialisation follows scikit-learn's scheme, drawn from the network's
   generator: weights and biases uniform in ``+-sqrt(6 / (fan_in + fan_out))``
   (``2`` in place of ``6`` when the hidden layers are logistic).
 
 Differences from scikit-learn: the random numbers themselves differ (the
 network's NumPy ``Generator`` draws them); Adam adds ``epsilon`` as
-``torch.optim.Adam`` does; for multi-output
-regression ``loss_`` sums the squared error over the outputs (scikit-learn
-averages it); ``loss_curve_`` is recorded for ``lbfgs`` too (one entry per
-iteration).
+``torch.optim.Adam`` does (``eps * sqrt(1 - beta_2**t)`` in scikit-learn's
+terms); SGD keeps its momentum buffer in gradient units, as ``torch.optim.SGD``
+does, so the two agree exactly while the learning rate is constant and differ
+slightly after "invscaling" or "adaptive" change it; ``momentum`` must be below
+1; for multi-output regression ``loss_`` sums the squared error over the
+outputs (scikit-learn averages it); ``loss_curve_`` is recorded for ``lbfgs``
+too (one entry per iteration).
 """
 
 from __future__ import annotations
@@ -292,6 +294,8 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------- fit flow
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         hidden, activations = self._check_params()
+        if self.early_stopping and incremental:
+            raise ConfigError(f"{type(self).__name__}: partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, y = self._validate_xy(X, y, reset=first_pass)
         Y = self._encode_targets(y, first_pass, incremental, classes)
@@ -353,8 +357,6 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_stochastic(self, X, Y, y, weights, incremental: bool, rng) -> None:
         net = self.network_
-        if self.early_stopping and incremental:
-            raise ConfigError(f"{type(self).__name__}: partial_fit does not support early_stopping=True")
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if not hasattr(self, "_no_improvement_count") or self.early_stopping != (self.validation_scores_ is not None):
@@ -636,21 +638,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     # ------------------------------------------------------------- targets
     def _encode_targets(self, y, first_pass: bool, incremental: bool, classes) -> np.ndarray:
         """Turn labels into network targets; on the first pass also set ``classes_`` and the output."""
+        name = type(self).__name__
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass", "multilabel-indicator"):
-            raise DataError(f"{type(self).__name__} supports binary, multiclass and multilabel-indicator targets; "
+            raise DataError(f"{name} supports binary, multiclass and multilabel-indicator targets; "
                             f"received {kind} targets")
         multilabel = kind == "multilabel-indicator"
         if first_pass:
             if incremental and classes is None and not multilabel:
-                raise ConfigError(f"{type(self).__name__}: pass classes= (every class label) on the first call "
-                                  "to partial_fit")
+                raise ConfigError(f"{name}: pass classes= (every class label) on the first call to partial_fit")
             self._set_classes(y, multilabel, classes)
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ConfigError(f"{type(self).__name__}: classes={list(classes)!r} differs from the classes of the "
-                              f"earlier calls, {self.classes_.tolist()!r}")
-        name = type(self).__name__
+            raise ConfigError(f"{name}: classes={list(classes)!r} differs from the classes of the earlier calls, "
+                              f"{self.classes_.tolist()!r}")
         if multilabel != self._multilabel:
             fitted = "multilabel" if self._multilabel else "single-label"
             raise DataError(f"{name} was fitted on {fitted} targets; received {kind} targets")
@@ -660,12 +661,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.asarray(y, dtype=np.float64)
         present = unique_labels(y)
         if not first_pass and self.warm_start and not incremental and not np.array_equal(present, self.classes_):
-            raise DataError(f"{type(self).__name__}: warm_start needs y with the classes of the previous fit, "
+            raise DataError(f"{name}: warm_start needs y with the classes of the previous fit, "
                             f"{self.classes_.tolist()!r}; received {present.tolist()!r}")
         unknown = np.setdiff1d(present, self.classes_)
         if unknown.size:
-            raise DataError(f"{type(self).__name__}: y holds labels {unknown.tolist()!r} that are not among the "
-                            f"classes {self.classes_.tolist()!r}")
+            raise DataError(f"{name}: y holds labels {unknown.tolist()!r} that are not among the classes "
+                            f"{self.classes_.tolist()!r}")
         index = np.searchsorted(self.classes_, y)
         return index.reshape(-1, 1).astype(np.float64) if self._binary else index
 
