@@ -308,6 +308,7 @@ def test_verbose_prints_the_loss_of_every_epoch(binary, capsys):
 
 
 # ------------------------------------------------------- scikit-learn tools
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_pipeline_grid_search_and_cross_validation():
     X, y = load_iris(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0))
