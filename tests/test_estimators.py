@@ -333,6 +333,20 @@ def test_clone_and_pickle(binary):
     np.testing.assert_array_equal(restored.predict_proba(binary[0]), clf.predict_proba(binary[0]))
 
 
+def test_random_state_accepts_ints_and_random_state_instances(binary):
+    X, y = binary
+
+    def proba(random_state):
+        clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", alpha=1.0, random_state=random_state)
+        return clf.fit(X, y).predict_proba(X[:5])
+
+    np.testing.assert_array_equal(proba(7), proba(7))
+    shared = np.random.RandomState(7)
+    first, second = proba(shared), proba(shared)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, proba(np.random.RandomState(7)))
+
+
 def test_partial_fit_keeps_the_adam_state(multiclass):
     X, y = multiclass
     params = dict(hidden_layer_sizes=(8,), shuffle=False, n_iter_no_change=np.inf, random_state=0)
