@@ -333,6 +333,7 @@ def test_clone_and_pickle(binary):
     np.testing.assert_array_equal(restored.predict_proba(binary[0]), clf.predict_proba(binary[0]))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_random_state_accepts_ints_and_random_state_instances(binary):
     X, y = binary
 
