@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import layerwise as lw
+
+# pytest-xdist already runs one worker per core: one BLAS thread each avoids oversubscription.
+threadpool_limits(1)
 
 
 @pytest.fixture

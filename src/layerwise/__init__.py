@@ -21,6 +21,18 @@ from .training import History
 
 __version__ = "0.1.0"
 
+_LAZY = {"MLPClassifier": "estimators", "MLPRegressor": "estimators", "to_onnx": "export", "to_torch": "export",
+         "from_torch": "export"}
+
+
+def __getattr__(name: str):
+    """Import the scikit-learn estimators and the exporters only when first used."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'layerwise' has no attribute {name!r}")
+
 __all__ = [
     "ACTIVATIONS",
     "LOSSES",
@@ -35,6 +47,8 @@ __all__ = [
     "EarlyStopping",
     "GradcheckReport",
     "History",
+    "MLPClassifier",
+    "MLPRegressor",
     "LayerwiseError",
     "ModelFileError",
     "Network",
@@ -42,9 +56,12 @@ __all__ = [
     "ShapeError",
     "TrainingDivergedError",
     "clip_grad_norm",
+    "from_torch",
     "get_optimizer",
     "get_schedule",
     "gradcheck",
     "load",
+    "to_onnx",
+    "to_torch",
     "__version__",
 ]
