@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .activations import ELU, Activation, LeakyReLU, get_activation
-from .errors import ConfigError, LayerwiseError, ModelFileError, ShapeError
+from .errors import ConfigError, LayerwiseError, ShapeError
+from .io import write_atomically
 from .layers import Dense, Dropout
 from .network import Network
 from .validation import check_finite
@@ -158,7 +158,7 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     model = graph.model(net)
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
-        _write_atomic(Path(path), model.SerializeToString())
+        write_atomically(Path(path), model.SerializeToString())
     return model
 
 
@@ -243,23 +243,6 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ModelFileError(f"cannot write the ONNX model to {str(path)!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        os.unlink(temporary)
-        raise ModelFileError(f"cannot write the ONNX model to {str(path)!r}: {exc.strerror}") from None
 
 
 # ------------------------------------------------------------- to PyTorch
