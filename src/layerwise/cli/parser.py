@@ -1,0 +1,206 @@
+"""The argument parser: one sub-parser per command, built from shared option groups."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import __version__
+from .. import config as cfg
+from .console import PROG
+from .tools import cmd_diagnose, cmd_explain, cmd_export, cmd_gradcheck
+from .train import cmd_train
+from .use import cmd_evaluate, cmd_info, cmd_predict
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line starting ``layerwise: error:``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _command(commands, name: str, summary: str, examples: str, common: Parser) -> Parser:
+    return commands.add_parser(name, help=summary, description=summary, parents=[common],
+                               epilog="examples:\n" + examples, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _default(key: str) -> str:
+    value = getattr(cfg.TrainOptions(), key)
+    if isinstance(value, tuple):
+        value = ",".join(map(str, value))
+    return f" (default: {value})"
+
+
+def _add_architecture_options(parser: Parser, defaults: bool = True) -> None:
+    """--hidden, --activation, --output-activation, --loss."""
+    show = _default if defaults else (lambda key: "")
+    group = parser.add_argument_group("network")
+    group.add_argument("--hidden", type=cfg.hidden_sizes, metavar="N,N,...",
+                       help="hidden layer widths, e.g. 128,64; '' for none" + show("hidden"))
+    group.add_argument("--activation", type=cfg.activation_name, metavar="NAME",
+                       help=f"hidden activation: {', '.join(cfg.activation_name.names)}" + show("activation"))
+    group.add_argument("--output-activation", type=cfg.activation_name, metavar="NAME",
+                       help="output activation (default: softmax for cross_entropy, sigmoid for "
+                            "binary_cross_entropy, identity otherwise)")
+    group.add_argument("--loss", type=cfg.loss_name, metavar="NAME",
+                       help=f"{', '.join(cfg.loss_name.names)} (default: cross_entropy for classification, "
+                            "mse for regression)")
+
+
+def _add_data_options(parser: Parser, show_default: bool = True):
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", type=cfg.text, metavar="SOURCE",
+                       help="digits, iris, wine, breast_cancer, diabetes, mnist, fashion-mnist, or a .csv/.npz/.npy "
+                            "file" + (_default("data") if show_default else ""))
+    group.add_argument("--target", type=cfg.text, metavar="COLUMN",
+                       help="target column of a CSV/NPY file, by name or index (default: the last)")
+    return group
+
+
+def _add_training_options(parser: Parser) -> None:
+    """Every option of ``train`` (also used by ``diagnose``); all default to None (= not given)."""
+    parser.add_argument("--config", metavar="FILE", help="TOML file of options; the command line overrides it")
+    data = _add_data_options(parser)
+    data.add_argument("--task", type=cfg.task_name, metavar="TASK",
+                      help="auto, classification or regression" + _default("task"))
+    data.add_argument("--test-split", type=cfg.fraction, metavar="F",
+                      help="fraction held out as the test set, stratified for classification; 0 for none; "
+                           "mnist and fashion-mnist use their official test set" + _default("test_split"))
+    data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                      help="scale features (and regression targets) to mean 0, variance 1 on the training set; "
+                           "the scaler is saved with the model (default: on)")
+    _add_architecture_options(parser)
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=cfg.positive_int, metavar="N", help="epochs" + _default("epochs"))
+    group.add_argument("--batch-size", type=cfg.positive_int, metavar="N", help="batch size" + _default("batch_size"))
+    group.add_argument("--optimizer", type=cfg.optimizer_name, metavar="NAME",
+                       help=f"{', '.join(cfg.optimizer_name.names)}" + _default("optimizer"))
+    group.add_argument("--lr", type=cfg.positive_float, metavar="RATE",
+                       help="learning rate (default: the optimizer's, 0.001 for adam)")
+    group.add_argument("--schedule", type=cfg.schedule_name, metavar="NAME",
+                       help=f"learning-rate schedule: {', '.join(cfg.schedule_name.names)}" + _default("schedule"))
+    group.add_argument("--l2", type=cfg.non_negative_float, metavar="LAMBDA", help="L2 penalty" + _default("l2"))
+    group.add_argument("--dropout", type=cfg.fraction, metavar="RATE",
+                       help="dropout rate after each hidden layer" + _default("dropout"))
+    group.add_argument("--clip-norm", type=cfg.positive_float, metavar="NORM", help="clip the gradient norm")
+    group.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
+                       help="stop when the validation loss stops improving and keep the best weights")
+    group.add_argument("--patience", type=cfg.non_negative_int, metavar="N",
+                       help="epochs without improvement before early stopping" + _default("patience"))
+    group.add_argument("--val-split", type=cfg.fraction, metavar="F",
+                       help="fraction of the training set held out for validation (default: 0.1 with "
+                            "--early-stopping, else 0)")
+    group.add_argument("--seed", type=cfg.non_negative_int, metavar="N",
+                       help="seed of the split, the initialisation and the shuffling" + _default("seed"))
+    group.add_argument("--dtype", type=cfg.dtype_name, metavar="TYPE", help="float32 or float64" + _default("dtype"))
+    group.add_argument("--threads", type=cfg.positive_int, metavar="N",
+                       help="limit the BLAS threads (needs threadpoolctl)")
+    group.add_argument("--resume", type=cfg.text, metavar="CHECKPOINT",
+                       help="continue from a checkpoint.safetensors written by an earlier run")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", type=cfg.text, metavar="DIR", help="run directory (default: runs/<timestamp>)")
+    output.add_argument("--quiet", action="store_true", default=None, help="print only the final result")
+    output.add_argument("--diagnose", action=argparse.BooleanOptionalAction, default=None,
+                        help="watch per-layer gradient health; writes diagnostics.json and diagnostics.png")
+    output.add_argument("--tensorboard", type=cfg.text, metavar="DIR",
+                        help="also log the gradient diagnostics to TensorBoard in DIR (implies --diagnose)")
+
+
+def _add_random_network_options(parser: Parser, hidden: str) -> None:
+    _add_architecture_options(parser, defaults=False)
+    group = parser.add_argument_group("random network")
+    group.add_argument("--inputs", type=cfg.positive_int, default=4, metavar="N",
+                       help="input features n_0 (default: 4)")
+    group.add_argument("--outputs", type=cfg.positive_int, default=3, metavar="N",
+                       help="output units n_L (default: 3)")
+    group.add_argument("--seed", type=cfg.non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
+    parser.set_defaults(default_hidden=hidden)
+
+
+def build_parser() -> Parser:
+    """The argument parser of the ``layerwise`` command."""
+    parser = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="Train, inspect and use feedforward neural networks trained by backpropagation.",
+                    epilog="start with:\n  layerwise train          train on the bundled digits and save a run\n"
+                           "  layerwise COMMAND --help for the options of a command")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    common = Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    train = _command(commands, "train", "Train a network and save it with its history and curves.",
+                     "  layerwise train\n  layerwise train --data iris --hidden 16 --epochs 50 --out runs/iris\n"
+                     "  layerwise train --data houses.csv --target price --task regression --early-stopping\n"
+                     "  layerwise train --config experiment.toml --lr 0.01", common)
+    _add_training_options(train)
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = _command(commands, "evaluate", "Measure a saved model on labelled data.",
+                        "  layerwise evaluate runs/iris/model.safetensors --split test\n"
+                        "  layerwise evaluate model.safetensors --data test.csv --target label --json", common)
+    evaluate.add_argument("model", metavar="MODEL", help="a model.safetensors file")
+    _add_data_options(evaluate, show_default=False)
+    evaluate.add_argument("--split", choices=("all", "train", "test"), default="all",
+                          help="evaluate on all of the data, or on the training or test part of the model's own "
+                               "split (same data, same seed) (default: all)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--plot", metavar="PNG",
+                          help="confusion-matrix figure (default: confusion.png beside the model)")
+    evaluate.add_argument("--no-plot", action="store_true", help="do not draw the confusion matrix")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = _command(commands, "predict", "Predict with a saved model; CSV out.",
+                       "  layerwise predict model.safetensors new.csv\n"
+                       "  layerwise predict model.safetensors inputs.npy --proba --output predictions.csv\n"
+                       "  cat new.csv | layerwise predict model.safetensors -", common)
+    predict.add_argument("model", metavar="MODEL", help="a model.safetensors file")
+    predict.add_argument("input", metavar="INPUT", help="features: a .csv, .npz or .npy file, or - for CSV on stdin")
+    predict.add_argument("--output", "-o", metavar="FILE", help="write the CSV here (default: standard output)")
+    predict.add_argument("--proba", action="store_true", help="add the class probabilities (classifiers)")
+    predict.set_defaults(handler=cmd_predict)
+
+    info = _command(commands, "info", "Show a model's layers, shapes and parameter counts.",
+                    "  layerwise info runs/iris/model.safetensors", common)
+    info.add_argument("model", metavar="MODEL", help="a model.safetensors file")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+    info.set_defaults(handler=cmd_info)
+
+    gradcheck = _command(commands, "gradcheck", "Check backpropagation against finite differences (float64).",
+                         "  layerwise gradcheck\n  layerwise gradcheck --hidden 8,8 --activation tanh --loss mse",
+                         common)
+    _add_random_network_options(gradcheck, hidden="5,4")
+    gradcheck.add_argument("--batch", type=cfg.positive_int, default=8, metavar="M",
+                           help="examples in the batch (default: 8)")
+    gradcheck.add_argument("--tolerance", type=cfg.positive_float, default=1e-6, metavar="TOL",
+                           help="largest relative error accepted (default: 1e-6)")
+    gradcheck.set_defaults(handler=cmd_gradcheck)
+
+    explain = _command(commands, "explain", "Print the backpropagation equations with the shape of every term.",
+                       "  layerwise explain --hidden 64,32 --inputs 64 --outputs 10\n"
+                       "  layerwise explain runs/iris/model.safetensors --batch 16 --run", common)
+    explain.add_argument("model", metavar="MODEL", nargs="?", help="a model.safetensors file (or use --hidden)")
+    _add_random_network_options(explain, hidden="64,32")
+    explain.add_argument("--batch", type=cfg.positive_int, default=32, metavar="M",
+                         help="examples in the batch, m (default: 32)")
+    explain.add_argument("--run", action="store_true",
+                         help="run one forward and backward pass and print the norm of each gradient")
+    explain.add_argument("--data", type=cfg.text, metavar="SOURCE",
+                         help="with --run and a MODEL: take the batch from this data (default: random)")
+    explain.set_defaults(handler=cmd_explain)
+
+    export = _command(commands, "export", "Export a saved model to ONNX.",
+                      "  layerwise export runs/iris/model.safetensors --onnx iris.onnx", common)
+    export.add_argument("model", metavar="MODEL", help="a model.safetensors file")
+    export.add_argument("--onnx", metavar="FILE", required=True, help="the ONNX file to write")
+    export.set_defaults(handler=cmd_export)
+
+    diagnose = _command(commands, "diagnose", "Report per-layer gradient health, of a run or of a short training.",
+                        "  layerwise diagnose runs/20260101-120000\n"
+                        "  layerwise diagnose --data iris --hidden 32,32,32 --activation sigmoid --epochs 5", common)
+    diagnose.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
+                          help="a run directory written by 'train --diagnose' (or train afresh with the options)")
+    _add_training_options(diagnose)
+    diagnose.set_defaults(handler=cmd_diagnose)
+    return parser

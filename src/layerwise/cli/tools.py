@@ -1,0 +1,156 @@
+"""Commands for looking inside: gradcheck, explain, export and diagnose."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as cfg
+from ..errors import ConfigError, DataError
+from .data import evaluation_data
+from .metrics import summary_line
+from .model import Model, build_network, default_output_activation, describe, load_model
+from .train import thread_limit, train_options, train_run, write_diagnostics
+
+
+def random_network(args, dtype: str = "float64"):
+    """A network from --hidden/--activation/--output-activation/--loss/--inputs/--outputs/--seed."""
+    hidden = args.hidden if args.hidden is not None else cfg.hidden_sizes(args.default_hidden)
+    loss = args.loss or "cross_entropy"
+    output = args.output_activation or default_output_activation(loss)
+    return build_network(hidden, args.activation or "relu", output, args.outputs, loss, args.inputs, args.seed, dtype)
+
+
+def random_batch(net, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Standard-normal inputs and targets that suit the network's loss."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, net.input_dim))
+    K = net.dense[-1].units
+    if net.loss_fn.name == "cross_entropy":
+        return X, rng.integers(0, K, size=m)
+    if net.loss_fn.name == "binary_cross_entropy":
+        return X, rng.integers(0, 2, size=(m, K)).astype(np.float64)
+    return X, rng.standard_normal((m, K))
+
+
+def cmd_gradcheck(args) -> int:
+    """``layerwise gradcheck``: exit status 0 when backpropagation matches finite differences, 1 otherwise."""
+    from ..gradcheck import gradcheck
+
+    net = random_network(args)
+    X, Y = random_batch(net, args.batch, args.seed)
+    for l in range(1, net.L + 1):  # nonzero biases: no pre-activation sits exactly on a kink such as ReLU's 0
+        net.params[f"b{l}"][...] = np.random.default_rng(args.seed + l).uniform(-0.5, 0.5, net.dense[l - 1].units)
+    report = gradcheck(net, X, Y, tolerance=args.tolerance)
+    print(f"gradient check of {describe(net)}, loss {net.loss_fn.name}, m = {args.batch}, float64")
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _explain_batch(model: Model, source: str, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` random rows of labelled data, prepared as the model expects them."""
+    X, y, description = evaluation_data(model, source, None, "all")
+    rows = np.random.default_rng(seed).choice(X.shape[0], size=min(m, X.shape[0]), replace=False)
+    X, y = model.inputs(X[rows], description), y[rows]
+    if model.task == "classification" and model.net.loss_fn.name == "binary_cross_entropy":
+        return X, y.astype(np.float64)
+    if model.targets is not None:
+        y = model.targets.transform(y.reshape(len(rows), -1))
+    return X, y
+
+
+def cmd_explain(args) -> int:
+    """``layerwise explain``: the forward and backward equations with live shapes; --run adds gradient norms."""
+    from ..explain import explain, format_gradient_norms, gradient_norms
+
+    given = [name for name in ("hidden", "activation", "output_activation", "loss") if getattr(args, name)]
+    if args.model and given:
+        raise ConfigError(f"give a MODEL or a network (--{given[0].replace('_', '-')}), not both")
+    if args.data and not args.model:
+        raise ConfigError("--data needs a MODEL whose inputs it matches")
+    model = load_model(args.model) if args.model else None
+    net = model.net if model else random_network(args)
+    print(explain(net, args.batch))
+    if args.run:
+        if args.data:
+            X, Y = _explain_batch(model, args.data, args.batch, args.seed)
+        else:
+            X, Y = random_batch(net, args.batch, args.seed)
+        print()
+        print(format_gradient_norms(*gradient_norms(net, X, Y)))
+    return 0
+
+
+def folded_network(model: Model):
+    """A copy of the network with the saved scalers folded into the first and last layers.
+
+    ``((x - mean) / scale) W^T + b = x (W / scale)^T + (b - W (mean / scale))``, and an
+    identity output ``a`` on the standardised target scale becomes ``a * scale + mean``.
+    """
+    net = model.net.copy()
+    if model.features is not None:
+        W, b = net.params["W1"], net.params["b1"]
+        shift = model.features.mean / model.features.scale
+        b -= (W.astype(np.float64) @ shift).astype(net.dtype)
+        W /= model.features.scale.astype(net.dtype)
+    if model.targets is not None:
+        W, b = net.params[f"W{net.L}"], net.params[f"b{net.L}"]
+        W *= model.targets.scale.astype(net.dtype)[:, None]
+        b *= model.targets.scale.astype(net.dtype)
+        b += model.targets.mean.astype(net.dtype)
+    return net
+
+
+def cmd_export(args) -> int:
+    """``layerwise export``: an ONNX file that takes raw features (the scalers are folded in)."""
+    from ..export import to_onnx
+
+    model = load_model(args.model)
+    to_onnx(folded_network(model), args.onnx)
+    folded = [what for what, scaler in (("the input scaler into layer 1", model.features),
+                                        (f"the target scaler into layer {model.net.L}", model.targets)) if scaler]
+    folded = f", with {' and '.join(folded)} folded in" if folded else ""
+    print(f"wrote {args.onnx}: input X (batch, {model.net.input_dim}) -> output Y (batch, "
+          f"{model.net.dense[-1].units}){folded}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    """``layerwise diagnose``: the gradient-health table of a run directory, or of a fresh short training."""
+    if args.run_dir is None:
+        return _diagnose_fresh(args)
+    from ..diagnostics import GradientMonitor
+
+    run_dir = Path(args.run_dir)
+    path = run_dir / "diagnostics.json" if run_dir.is_dir() else run_dir
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist; train with 'layerwise train --diagnose' to record diagnostics"
+                        ) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    try:
+        monitor = GradientMonitor.from_dict(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path} is not a diagnostics file: {type(exc).__name__}: {exc}") from None
+    print(monitor.table())
+    for warning in monitor.warnings:
+        print(f"warning: {warning}")
+    monitor.plot(path.parent / "diagnostics.png")
+    print(f"wrote {path.parent / 'diagnostics.png'}")
+    return 0
+
+
+def _diagnose_fresh(args) -> int:
+    opts = train_options(args, epochs=5)
+    opts.diagnose = True
+    with thread_limit(opts.threads):
+        _, metrics, run_dir, monitor = train_run(opts)
+    write_diagnostics(monitor, run_dir)
+    print(monitor.table())
+    print(f"{summary_line(metrics)}; wrote {run_dir}")
+    return 0

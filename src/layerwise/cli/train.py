@@ -1,0 +1,222 @@
+"""``layerwise train``: build a network for the data, train it and write the run directory."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .. import __version__
+from .. import config as cfg
+from ..errors import ConfigError
+from .console import PROG, say
+from .data import TrainingData, load_training_data
+from .metrics import measure, summary_line
+from .model import Model, Scaler, build_network, default_output_activation, describe, save_model
+
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
+def check_run_dir(out: str | None) -> None:
+    """Fail early, before any work, when ``--out`` names a file or lies below one."""
+    if out is None:
+        return
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"the run directory {path} is a file; give a directory with --out")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"cannot create the run directory {path}: {parent} is a file")
+            return
+
+
+@contextlib.contextmanager
+def run_directory(out: str | None):
+    """Create the run directory (``runs/<timestamp>`` by default); remove it again if the run fails before writing."""
+    if out is None:
+        base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        path, count = base, 1
+        while path.exists():
+            count += 1
+            path = base.with_name(f"{base.name}-{count}")
+    else:
+        path = Path(out)
+    check_run_dir(out)
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the run directory {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"the run directory {path} is not writable")
+    try:
+        yield path
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when still empty
+        raise
+
+
+def write_history(run_dir: Path, history: dict) -> None:
+    """history.json (the History dict) and history.csv (one row per epoch, epochs counted from 1)."""
+    with open(run_dir / "history.json", "w", encoding="utf-8") as stream:
+        json.dump(history, stream, indent=1)
+    keys = [key for key in history if key != "epoch"]
+    with open(run_dir / "history.csv", "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["epoch", *keys])
+        for row, epoch in enumerate(history["epoch"]):
+            writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys)])
+
+
+def write_diagnostics(monitor, run_dir: Path) -> list[str]:
+    """diagnostics.json and diagnostics.png in the run directory; return the files written."""
+    with open(run_dir / "diagnostics.json", "w", encoding="utf-8") as stream:
+        json.dump(monitor.to_dict(), stream, indent=1)
+    monitor.plot(run_dir / "diagnostics.png")
+    return ["diagnostics.json", "diagnostics.png"]
+
+
+def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str, int]:
+    """The loss, output activation and output units that suit the task."""
+    loss = opts.loss or ("cross_entropy" if data.task == "classification" else "mse")
+    if data.task == "classification":
+        if loss in REGRESSION_LOSSES:
+            raise ConfigError(f"loss {loss} is for regression, but {opts.data} is a classification task; use "
+                              "cross_entropy or binary_cross_entropy, or --task regression")
+        if loss == "binary_cross_entropy" and len(data.classes) != 2:
+            raise ConfigError(f"binary_cross_entropy needs exactly 2 classes, {opts.data} has {len(data.classes)}; "
+                              "use cross_entropy")
+        units = len(data.classes) if loss == "cross_entropy" else 1
+    else:
+        if loss not in REGRESSION_LOSSES:
+            raise ConfigError(f"loss {loss} is for classification, but {opts.data} is a regression task; use "
+                              f"{', '.join(REGRESSION_LOSSES)}, or --task classification")
+        units = 1 if data.y_train.ndim == 1 else data.y_train.shape[1]
+    return loss, opts.output_activation or default_output_activation(loss), units
+
+
+def new_model(opts: cfg.TrainOptions, data: TrainingData) -> Model:
+    """An initialised network shaped for the data, with scalers fitted on the training part."""
+    loss, output_activation, units = _output_layer(opts, data)
+    features = Scaler.fit(data.X_train) if opts.standardize else None
+    scale_targets = opts.standardize and data.task == "regression" and output_activation == "identity"
+    targets = Scaler.fit(data.y_train) if scale_targets else None
+    net = build_network(opts.hidden, opts.activation, output_activation, units, loss, data.X_train.shape[1],
+                        opts.seed, opts.dtype, opts.dropout, opts.l2)
+    net.classes = data.classes
+    return Model(net, features, targets, {}, Path("model.safetensors"), 0, __version__)
+
+
+def _monitor(opts: cfg.TrainOptions, n_train: int):
+    """A GradientMonitor sampling every 10th batch, or more often so that a short run gets about 50 samples."""
+    if not (opts.diagnose or opts.tensorboard):
+        return None
+    from ..diagnostics import GradientMonitor
+
+    steps = -(-n_train // opts.batch_size) * opts.epochs
+    return GradientMonitor(every=max(1, min(10, steps // 50)), tensorboard_dir=opts.tensorboard, stream=sys.stderr)
+
+
+class Announce:
+    """A callback that prints a line when training begins (after a checkpoint has been restored)."""
+
+    def __init__(self, message: str, quiet: bool):
+        self.message, self.quiet = message, quiet
+
+    def on_train_begin(self, net, logs) -> None:
+        say(self.message, self.quiet)
+
+
+def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path):
+    """Train with the options, checkpointing into the run directory; return the History and the monitor."""
+    from ..callbacks import EarlyStopping
+
+    X_train = model.inputs(data.X_train, opts.data)
+    y_train = data.y_train
+    if model.targets is not None:
+        y_train = model.targets.transform(y_train).reshape(y_train.shape)
+    val_split = opts.val_split if opts.val_split is not None else (0.1 if opts.early_stopping else 0.0)
+    header = Announce(f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and "
+                      f"{len(data.X_test)} test examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}",
+                      opts.quiet)
+    monitor = _monitor(opts, len(X_train))
+    history = model.net.fit(
+        X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=opts.optimizer, lr=opts.lr,
+        schedule=opts.schedule, validation_split=val_split,
+        early_stopping=EarlyStopping(patience=opts.patience) if opts.early_stopping else None,
+        clip_norm=opts.clip_norm, checkpoint=run_dir / "checkpoint.safetensors", resume_from=opts.resume,
+        diagnostics=monitor if monitor is not None else False, callbacks=[header], verbose=0 if opts.quiet else 1)
+    return history, monitor
+
+
+def train_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, object]:
+    """Train, measure on the test part and write the run directory; return the model, metrics, directory, monitor."""
+    from .. import plots
+
+    if opts.resume is not None and not Path(opts.resume).is_file():
+        raise ConfigError(f"the checkpoint {opts.resume} to resume from does not exist")
+    check_run_dir(opts.out)
+    data = load_training_data(opts)
+    model = new_model(opts, data)
+    with run_directory(opts.out) as run_dir:
+        model.path = run_dir / "model.safetensors"
+        history, monitor = fit_model(model, opts, data, run_dir)
+        tested_on = "test" if len(data.X_test) else "train"
+        X, y = (data.X_test, data.y_test) if len(data.X_test) else (data.X_train, data.y_train)
+        metrics = measure(model, model.inputs(X, opts.data), y)
+        model.info = {"data": data.info, "options": opts.to_dict(), "test_metrics": _headline(metrics),
+                      "tested_on": tested_on}
+        save_model(model.path, model)
+        write_history(run_dir, history.to_dict())
+        plots.training_curves(history.to_dict(), run_dir / "curves.png", title=f"{opts.data}: {describe(model.net)}")
+    return model, metrics, run_dir, monitor
+
+
+def _headline(metrics: dict) -> dict:
+    return {key: value for key, value in metrics.items() if key in ("examples", "accuracy", "mse", "mae", "r2")}
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None):
+    """Limit the BLAS thread pools with threadpoolctl when it is installed."""
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        say(f"{PROG}: warning: --threads needs the threadpoolctl package; running with the default threads")
+        yield
+        return
+    with threadpool_limits(limits=threads):
+        yield
+
+
+def train_options(args, **defaults) -> cfg.TrainOptions:
+    """The options of a run: the command line over the --config file over ``defaults``."""
+    values = {key: value for key, value in vars(args).items() if key not in ("config", "handler", "command")}
+    return cfg.resolve_train_options(values, args.config, defaults)
+
+
+def cmd_train(args) -> int:
+    """``layerwise train``: train, report the test result, write the run directory."""
+    opts = train_options(args)
+    with thread_limit(opts.threads):
+        model, metrics, run_dir, monitor = train_run(opts)
+    files = ["model.safetensors", "checkpoint.safetensors", "history.csv", "history.json", "curves.png"]
+    if monitor is not None:
+        files += write_diagnostics(monitor, run_dir)
+        count = len(monitor.warnings)
+        print(f"gradient diagnostics: {count or 'no'} warning{'' if count == 1 else 's'}"
+              f"{' (printed above)' if count else ''}; for the per-layer table run: {PROG} diagnose {run_dir}")
+    part = "test" if model.info["tested_on"] == "test" else "training (no test split)"
+    print(f"{part} {summary_line(metrics)}")
+    say(f"wrote {run_dir}: {', '.join(files)}", opts.quiet)
+    return 0

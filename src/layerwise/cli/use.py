@@ -1,0 +1,129 @@
+"""Commands that use a saved model: evaluate, predict and info."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .data import evaluation_data
+from .metrics import format_metrics, measure, predicted_index, probabilities
+from .model import Model, load_model
+
+
+def cmd_evaluate(args) -> int:
+    """``layerwise evaluate``: metrics of a saved model on labelled data."""
+    model = load_model(args.model)
+    X, y, description = evaluation_data(model, args.data, args.target, args.split)
+    metrics = measure(model, model.inputs(X, description), y)
+    metrics["data"] = description
+    if metrics["task"] == "classification" and not args.no_plot:
+        from .. import plots
+
+        path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
+        plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
+        metrics["confusion_png"] = str(path)
+    if args.json:
+        print(json.dumps(metrics, indent=1))
+    else:
+        print(format_metrics(metrics))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    """``layerwise predict``: predictions as CSV, labels as they were in training."""
+    from ..datasets import read_features
+
+    model = load_model(args.model)
+    if args.proba and model.task != "classification":
+        raise ConfigError("--proba applies to classifiers; this model does regression")
+    source = "standard input" if args.input == "-" else args.input
+    X, _ = read_features(args.input)
+    AL = model.net.predict_proba(model.inputs(X, source))
+    if model.task == "classification":
+        header, rows = _classification_rows(model, AL, args.proba)
+    else:
+        values = model.outputs(AL.astype(np.float64))
+        header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
+        rows = ([f"{value:.8g}" for value in row] for row in values)
+    if args.output:
+        try:
+            with open(args.output, "w", newline="", encoding="utf-8") as stream:
+                _write_csv(stream, header, rows)
+        except OSError as exc:
+            raise DataError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        _write_csv(sys.stdout, header, rows)
+    return 0
+
+
+def _classification_rows(model: Model, AL: np.ndarray, proba: bool):
+    labels = model.labels
+    predicted = predicted_index(model.net, AL)
+    header = ["prediction"]
+    if not proba:
+        return header, ([labels[index]] for index in predicted)
+    header += [f"proba_{label}" for label in labels]
+    P = probabilities(model.net, AL)
+    return header, ([labels[index], *(f"{p:.6g}" for p in row)] for index, row in zip(predicted, P))
+
+
+def _write_csv(stream, header: list, rows) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def model_description(model: Model) -> dict:
+    """Layers, shapes and counts of a saved model, JSON-compatible."""
+    net, layers, l = model.net, [], 0
+    for layer in net.layers:
+        if hasattr(layer, "units"):
+            l += 1
+            layers.append({"layer": l, "type": "Dense", "W": list(layer.W.shape), "b": list(layer.b.shape),
+                           "activation": layer.activation.name, "parameters": int(layer.W.size + layer.b.size)})
+        else:
+            layers.append({"layer": None, "type": f"Dropout({layer.rate:g})", "W": None, "b": None,
+                           "activation": None, "parameters": 0})
+    return {"file": str(model.path), "format_version": model.format_version,
+            "library_version": model.library_version, "loss": net.loss_fn.name, "dtype": net.dtype.name,
+            "inputs": net.input_dim, "outputs": net.dense[-1].units, "layers": layers,
+            "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
+            "classes": None if net.classes is None else list(net.classes),
+            "standardized_inputs": model.features is not None, "standardized_targets": model.targets is not None,
+            "trained_on": model.info.get("data", {}).get("source"), "test_metrics": model.info.get("test_metrics")}
+
+
+def _shape(value) -> str:
+    return "-" if value is None else str(tuple(value))
+
+
+def cmd_info(args) -> int:
+    """``layerwise info``: a table of the layers and the totals."""
+    description = model_description(load_model(args.model))
+    if args.json:
+        print(json.dumps(description, indent=1))
+        return 0
+    lines = [f"{'layer':<6} {'type':<13} {'W':<13} {'b':<9} {'activation':<11} {'parameters':>10}"]
+    for row in description["layers"]:
+        lines.append(f"{row['layer'] or '':<6} {row['type']:<13} {_shape(row['W']):<13} {_shape(row['b']):<9} "
+                     f"{row['activation'] or '-':<11} {row['parameters']:>10,}")
+    classes = description["classes"]
+    lines += [f"total parameters: {description['parameters']:,} ({description['bytes']:,} bytes, "
+              f"{description['dtype']})",
+              f"inputs: {description['inputs']}  outputs: {description['outputs']}  loss: {description['loss']}",
+              f"classes: {'none (regression)' if classes is None else ', '.join(map(str, classes))}",
+              f"standardized inputs: {'yes' if description['standardized_inputs'] else 'no'}"
+              f"  standardized targets: {'yes' if description['standardized_targets'] else 'no'}",
+              f"file format version: {description['format_version']} (written by layerwise "
+              f"{description['library_version']})"]
+    if description["trained_on"]:
+        metrics = description["test_metrics"] or {}
+        result = "  ".join(f"{key} {value:.4g}" for key, value in metrics.items() if key != "examples")
+        lines.append(f"trained on: {description['trained_on']}  {result}".rstrip())
+    print("\n".join(lines))
+    return 0
