@@ -1,0 +1,182 @@
+"""The machine description and the Markdown tables of a benchmark run."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
+
+
+def machine() -> dict[str, str]:
+    """CPU, core count, load and library versions, with the BLAS each framework uses."""
+    import numpy
+    import sklearn
+    import torch
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or "unknown"
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        cpu = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M).group(1).strip()
+        flags = re.search(r"^flags\s*:\s*(.+)$", cpuinfo, re.M).group(1).split()
+        cpu += " (" + ", ".join(f for f in ("avx2", "avx512f", "fma") if f in flags) + ")"
+    except (OSError, AttributeError):
+        pass
+    blas = "; ".join(
+        f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')}, "
+        f"{os.path.basename(info.get('filepath', ''))})"
+        for info in threadpool_info() if info.get("user_api") == "blas"
+    )
+    torch_blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    return {
+        "layerwise": layerwise_source(),
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "Python": platform.python_version(),
+        "NumPy": numpy.__version__,
+        "PyTorch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "BLAS (NumPy, scikit-learn)": blas,
+        "BLAS (PyTorch)": torch_blas.group(1) if torch_blas else "unknown",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def layerwise_source() -> str:
+    """Where the layerwise under test was imported from, with its git commit when it has one."""
+    import layerwise
+
+    folder = Path(layerwise.__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=folder, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"{layerwise.__version__} from {folder}"
+    return f"{layerwise.__version__} from {folder}, commit {commit}" + (" with local changes" if dirty else "")
+
+
+def seconds(t: float) -> str:
+    """A duration with a unit that keeps three significant figures."""
+    if t >= 1:
+        return f"{t:.2f} s"
+    if t >= 1e-3:
+        return f"{t * 1e3:.3g} ms"
+    return f"{t * 1e6:.3g} µs"
+
+
+def verdict(value: float, target: float) -> str:
+    return "yes" if value >= target else "**no**"
+
+
+def discarded(result: dict) -> str:
+    n = result.get("discarded", 0)
+    return f" ({n} round{'s' * (n != 1)} discarded and rerun: other processes were busy)" if n else ""
+
+
+def training_table(result: dict) -> list[str]:
+    """Rows for one training workload: every framework and the matrix-product floor."""
+    rows, lw = result["times"], result["times"]["layerwise"]["median"]
+    memory = result.get("memory", {})
+    lines = [
+        f"### {result['title']}",
+        "",
+        f"{result['epoch_gflop']:.1f} GFLOP of matrix products per epoch; {result['repeats']} timed epochs each"
+        f"{discarded(result)}.",
+        "",
+        "| | time per epoch (median) | min – max | layerwise speed-up | GFLOP/s | % of matmul peak "
+        "| training memory (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, t in rows.items():
+        speedup = "—" if name == "layerwise" else f"{t['median'] / lw:.2f}x"
+        if name == "matrix products alone":
+            speedup = f"layerwise takes {lw / t['median']:.2f}x this"
+        mem = memory.get(name)
+        mem_text = f"{mem['training_mib']:.0f}" if mem else "—"
+        lines.append(
+            f"| {name} | {seconds(t['median'])} | {seconds(t['min'])} – {seconds(t['max'])} | {speedup} "
+            f"| {t['gflops']:.1f} | {100 * t['gflops'] / result['peak_gflops']:.0f}% | {mem_text} |"
+        )
+    return lines + [""]
+
+
+def inference_table(result: dict) -> list[str]:
+    lines = [
+        f"### {result['title']}",
+        "",
+        "Latency of one `predict` call (class labels from NumPy input), median of "
+        f"{result['repeats']} interleaved rounds{discarded(result)}.",
+        "",
+        "| | " + " | ".join(f"{n:,} example{'s' * (n > 1)}" for n in result["batches"]) + " |",
+        "|---|" + "---|" * len(result["batches"]),
+    ]
+    first = result["times"][result["batches"][0]]
+    for name in first:
+        cells = []
+        for n in result["batches"]:
+            t, lw = result["times"][n][name]["median"], result["times"][n]["layerwise"]["median"]
+            cells.append(seconds(t) + ("" if name == "layerwise" else f" ({t / lw:.2f}x layerwise)"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def summary_rows(results: list[dict]) -> list[str]:
+    lines = ["| workload | compared with | target | measured | met |", "|---|---|---|---|---|"]
+    for result in results:
+        key = result["key"].upper()
+        if result["kind"] == "training":
+            lw = result["times"]["layerwise"]["median"]
+            for peer, target in result["targets"].items():
+                ratio = result["times"][peer]["median"] / lw
+                lines.append(f"| {key} | {peer} (time per epoch) | ≥ {target:g}x faster | {ratio:.2f}x "
+                             f"| {verdict(ratio, target)} |")
+            floor, most = lw / result["times"]["matrix products alone"]["median"], result["floor_target"]
+            if most is not None:
+                lines.append(f"| {key} | its matrix products alone | within {most:g}x | {floor:.2f}x "
+                             f"| {'yes' if floor <= most else '**no**'} |")
+            memory = result.get("memory")
+            if memory and result["key"] == "w1":
+                ours, theirs = memory["layerwise"]["training_mib"], memory["PyTorch"]["training_mib"]
+                lines.append(f"| {key} | PyTorch (training memory) | no more | {ours:.0f} vs {theirs:.0f} MiB "
+                             f"| {'yes' if ours <= theirs else '**no**'} |")
+        else:
+            for n in result["batches"]:
+                lw = result["times"][n]["layerwise"]["median"]
+                for peer in ("PyTorch", "scikit-learn"):
+                    ratio = result["times"][n][peer]["median"] / lw
+                    lines.append(f"| {key} | {peer} (predict, {n:,} rows) | lower latency | {ratio:.2f}x "
+                                 f"| {verdict(ratio, 1.0)} |")
+    return lines + [""]
+
+
+def markdown(results: list[dict], info: dict, settings: dict) -> str:
+    """The generated section of RESULTS.md."""
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = [BEGIN, "", f"Generated {stamp} by `{settings['command']}`; {settings['threads']} thread(s) for every "
+             f"framework, {settings['repeats']} timed repeats after a warm-up.", ""]
+    lines += [f"- **{key}**: {value}" for key, value in info.items()]
+    lines += [f"- **matrix-multiply peak** ({n}x{n} NumPy matmul): " + ", ".join(
+        f"{dtype} {gflops:.0f} GFLOP/s" for dtype, gflops in settings["peaks"].items()) for n in (2048,)]
+    lines += ["", "#### Targets", ""] + summary_rows(results)
+    for result in results:
+        lines += training_table(result) if result["kind"] == "training" else inference_table(result)
+    return "\n".join(lines + [END, ""])
+
+
+def write(path: Path, section: str) -> None:
+    """Replace the generated section of ``path``, keeping the hand-written text around it."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)

@@ -1,0 +1,268 @@
+"""The benchmark workloads and one adapter per framework.
+
+A training workload is a fully connected ReLU network with a softmax
+cross-entropy output, trained with Adam (lr 1e-3, betas (0.9, 0.999),
+eps 1e-8, no weight decay) in mini-batches drawn in a fresh random order every
+epoch. Each adapter trains the same architecture on the same arrays with the
+same batch size and dtype; what it does per epoch is what ``layerwise``'s
+``fit`` does: every batch forward and backward, one optimizer step, and the
+epoch's mean loss and training accuracy.
+
+* layerwise: ``net.fit(X, y, epochs=1, optimizer=adam)`` with one persistent
+  ``Adam`` object, so that its moments carry over from epoch to epoch.
+* PyTorch: the usual loop, ``randperm`` then per batch ``X[idx]``, forward,
+  ``cross_entropy``, ``backward``, ``Adam.step``, and ``loss.item()`` and the
+  count of correct predictions accumulated.
+* scikit-learn: ``MLPClassifier(solver="adam", alpha=0).partial_fit``, one
+  pass over the data per call (it tracks the loss, not the accuracy).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+N_CLASSES = 10
+LR = 1e-3
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A network, a data set and a batch size, trained in every framework.
+
+    Parameters
+    ----------
+    key : str
+        Short name used on the command line (``w1``, ``w2``, ...).
+    title : str
+        One line for the results table.
+    hidden : tuple of int
+        Widths of the hidden ReLU layers.
+    batch_size : int
+    dtype : {"float32", "float64"}
+    data : {"mnist-like", "digits"}
+        ``mnist-like`` draws ``n_examples`` rows of 784 uniform pixels and labels
+        0-9 from a fixed seed (no download); ``digits`` is scikit-learn's bundled
+        1,797 x 64 set scaled to [0, 1].
+    n_examples : int
+        Rows of ``mnist-like`` data (ignored for ``digits``).
+    targets : dict
+        Required speed-up over each peer, ``{"PyTorch": 1.25, ...}`` (peer time / layerwise time).
+    floor_target : float, optional
+        Most layerwise may take relative to the epoch's matrix products alone.
+    """
+
+    key: str
+    title: str
+    hidden: tuple[int, ...]
+    batch_size: int
+    dtype: str = "float32"
+    data: str = "mnist-like"
+    n_examples: int = 60_000
+    targets: dict = field(default_factory=dict)
+    floor_target: float | None = None
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs ``X`` (in the workload's dtype) and integer labels ``y``."""
+        if self.data == "digits":
+            from sklearn.datasets import load_digits
+
+            X, y = load_digits(return_X_y=True)
+            return (X / 16.0).astype(self.dtype), y.astype(np.int64)
+        rng = np.random.default_rng(0)
+        X = np.empty((self.n_examples, 784), dtype=self.dtype)
+        for start in range(0, self.n_examples, 4096):  # the same float32 draws in either dtype, without a copy
+            X[start: start + 4096] = rng.random((X[start: start + 4096].shape[0], 784), dtype=np.float32)
+        return X, rng.integers(0, N_CLASSES, self.n_examples)
+
+    def widths(self, n_features: int) -> list[int]:
+        """Layer widths ``[n_0, n_1, ..., n_L]``."""
+        return [n_features, *self.hidden, N_CLASSES]
+
+    def flops_per_epoch(self, m: int, n_features: int) -> float:
+        """Multiply-add work of one epoch's matrix products, counted as ``2 * m * n_in * n_out`` each.
+
+        Per layer: one forward product and the backward ``dW``; ``dA_prev`` for
+        every layer but the first (no gradient is taken for the input).
+        """
+        widths = self.widths(n_features)
+        per_example = 0
+        for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+            per_example += 2 * n_in * n_out * (3 if l > 0 else 2)
+        return float(per_example) * m
+
+
+WORKLOADS = {
+    w.key: w
+    for w in (
+        Workload("w1", "W1 large: 784-512-256-10, batch 128, 60,000 x 784, float32", (512, 256), 128,
+                 targets={"PyTorch": 1.25, "scikit-learn": 2.0}, floor_target=1.5),
+        Workload("w2", "W2 small: digits 64-64-10, batch 32, 1,797 x 64, float32", (64,), 32, data="digits",
+                 targets={"PyTorch": 5.0, "scikit-learn": 3.0}),
+        Workload("w4", "W4 deep and narrow: 784-(256 x 10)-10, batch 64, 20,000 x 784, float32", (256,) * 10, 64,
+                 n_examples=20_000, targets={"PyTorch": 1.0}),
+        Workload("w1-f64", "W1 in float64: 784-512-256-10, batch 128, 60,000 x 784", (512, 256), 128,
+                 dtype="float64", targets={"scikit-learn": 1.5}),
+    )
+}
+"""Training workloads by key."""
+
+INFERENCE_BATCHES = (1, 1024)
+"""Rows per ``predict`` call in the inference workload (W3), on W1's network."""
+
+
+# ---------------------------------------------------------------- adapters
+class LayerwiseRunner:
+    """layerwise: ``Network.fit`` for one epoch with a persistent Adam."""
+
+    name = "layerwise"
+
+    def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
+        import layerwise as lw
+
+        self.workload, self.X, self.y = workload, X, y
+        layers = [lw.Dense(units, activation="relu") for units in workload.hidden]
+        layers.append(lw.Dense(N_CLASSES, activation="softmax"))
+        self.net = lw.Network(layers, input_dim=X.shape[1], seed=0, dtype=workload.dtype)
+        self.optimizer = lw.Adam(lr=LR)
+
+    def epoch(self, rows: slice = slice(None)) -> None:
+        self.net.fit(self.X[rows], self.y[rows], epochs=1, batch_size=self.workload.batch_size,
+                     optimizer=self.optimizer, verbose=0)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.net.predict(X)
+
+
+class TorchRunner:
+    """PyTorch: the standard training loop over ``randperm`` batches."""
+
+    name = "PyTorch"
+
+    def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
+        import torch
+
+        self.torch, self.workload = torch, workload
+        torch.manual_seed(0)
+        widths = workload.widths(X.shape[1])
+        modules = []
+        for n_in, n_out in zip(widths[:-2], widths[1:-1]):
+            modules += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+        modules.append(torch.nn.Linear(widths[-2], widths[-1]))
+        dtype = getattr(torch, workload.dtype)
+        self.model = torch.nn.Sequential(*modules).to(dtype)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.X, self.y = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def epoch(self, rows: slice = slice(None)) -> tuple[float, float]:
+        torch, model, optimizer = self.torch, self.model, self.optimizer
+        X, y = self.X[rows], self.y[rows]
+        m, batch_size = X.shape[0], self.workload.batch_size
+        order = torch.randperm(m)
+        total, correct = 0.0, 0
+        model.train()
+        for start in range(0, m, batch_size):
+            index = order[start: start + batch_size]
+            xb, yb = X[index], y[index]
+            optimizer.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = torch.nn.functional.cross_entropy(out, yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * xb.shape[0]
+            correct += int((out.argmax(dim=1) == yb).sum())
+        return total / m, correct / m
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(X)).argmax(dim=1).numpy()
+
+
+class SklearnRunner:
+    """scikit-learn: ``MLPClassifier.partial_fit``, one epoch per call."""
+
+    name = "scikit-learn"
+
+    def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
+        from sklearn.neural_network import MLPClassifier
+
+        self.X, self.y, self.classes = X, y, np.arange(N_CLASSES)
+        self.model = MLPClassifier(hidden_layer_sizes=workload.hidden, activation="relu", solver="adam", alpha=0.0,
+                                   batch_size=workload.batch_size, learning_rate_init=LR, shuffle=True,
+                                   random_state=0)
+
+    def epoch(self, rows: slice = slice(None)) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.partial_fit(self.X[rows], self.y[rows], classes=self.classes)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict(X)
+
+
+RUNNERS = {runner.name: runner for runner in (LayerwiseRunner, TorchRunner, SklearnRunner)}
+"""Framework adapters by display name; layerwise first."""
+
+
+# ------------------------------------------------------------------ floors
+def matmul_operands(workload: Workload, n_features: int, m: int, rng: np.random.Generator) -> list:
+    """Random operands and preallocated outputs for one batch's products, laid out as layerwise's."""
+    dtype = np.dtype(workload.dtype)
+    widths = workload.widths(n_features)
+    ops = []
+    for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        W = rng.standard_normal((n_out, n_in)).astype(dtype) * dtype.type(1 / np.sqrt(n_in))
+        A_prev = rng.random((m, n_in)).astype(dtype)
+        Z, dZ, dW = np.empty((m, n_out), dtype), rng.standard_normal((m, n_out)).astype(dtype), np.empty_like(W)
+        dA_prev = np.empty((m, n_in), dtype) if l > 0 else None
+        ops.append((A_prev, W, Z, dZ, dW, dA_prev))
+    return ops
+
+
+def run_matmuls(ops: list) -> None:
+    """One batch's products: ``Z = A_prev W^T`` per layer, then ``dW = dZ^T A_prev`` and ``dA_prev = dZ W``."""
+    for A_prev, W, Z, _, _, _ in ops:
+        np.matmul(A_prev, W.T, out=Z)
+    for A_prev, W, _, dZ, dW, dA_prev in reversed(ops):
+        np.matmul(dZ.T, A_prev, out=dW)
+        if dA_prev is not None:
+            np.matmul(dZ, W, out=dA_prev)
+
+
+class FloorRunner:
+    """The epoch's matrix products alone, same shapes and layout, into preallocated outputs."""
+
+    name = "matrix products alone"
+
+    def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
+        rng = np.random.default_rng(1)
+        m, batch_size = X.shape[0], workload.batch_size
+        self.full = matmul_operands(workload, X.shape[1], batch_size, rng)
+        self.n_full, last = divmod(m, batch_size)
+        self.last = matmul_operands(workload, X.shape[1], last, rng) if last else None
+
+    def epoch(self, rows: slice = slice(None)) -> None:
+        n_full = self.n_full if rows == slice(None) else max(1, self.n_full // 10)
+        for _ in range(n_full):
+            run_matmuls(self.full)
+        if self.last is not None:
+            run_matmuls(self.last)
+
+
+def matmul_peak_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of an ``n x n`` NumPy matrix product in ``dtype`` (the machine's practical peak)."""
+    import time
+
+    rng = np.random.default_rng(2)
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - began)
+    return 2 * n**3 / best / 1e9
