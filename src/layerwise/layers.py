@@ -62,7 +62,7 @@ class Dense:
     def forward(self, A_prev: np.ndarray, Z: np.ndarray | None = None, A: np.ndarray | None = None):
         """Return ``(Z, A)``; ``Z`` and ``A`` may be preallocated outputs."""
         Z = np.matmul(A_prev, self.W.T, out=Z)  # Z = W . A_prev ...
-        Z += self.b  #                              ... + b
+        np.add(Z, self.b, out=Z)  #                 ... + b
         A = self.activation.forward(Z, out=A)  # A = g(Z)
         return Z, A
 
@@ -74,6 +74,7 @@ class Dense:
         db: np.ndarray,
         dA_prev: np.ndarray | None = None,
         need_dA_prev: bool = True,
+        scratch: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Write ``dW`` and ``db`` in place and return ``dA_prev``.
 
@@ -83,12 +84,13 @@ class Dense:
             dW      = (1/m) dZ^T . A_prev      (seed: (1/m) dZ . A_prev^T)
             db      = (1/m) sum_i dZ
             dA_prev = dZ . W                   (seed: W^T . dZ)
+
+        The ``1/m`` is applied to ``dZ`` (into ``scratch``, shaped like ``dZ``,
+        when given), which is smaller than ``dW`` and serves ``db`` too.
         """
-        m = dZ.shape[0]
-        np.matmul(dZ.T, A_prev, out=dW)  # dW = (1/m) dZ^T . A_prev
-        dW *= 1 / m
-        np.sum(dZ, axis=0, out=db)  # db = (1/m) sum_i dZ
-        db *= 1 / m
+        dZ_m = np.multiply(dZ, 1 / dZ.shape[0], out=scratch)  # (1/m) dZ
+        np.matmul(dZ_m.T, A_prev, out=dW)  # dW = (1/m) dZ^T . A_prev
+        np.add.reduce(dZ_m, axis=0, out=db)  # db = (1/m) sum_i dZ
         if not need_dA_prev:
             return None
         return np.matmul(dZ, self.W, out=dA_prev)  # dA_prev = dZ . W

@@ -31,32 +31,47 @@ from .errors import ConfigError
 
 
 class Loss:
-    """A per-example loss averaged over the examples."""
+    """A per-example loss averaged over the examples.
+
+    Subclasses define :meth:`terms`, the loss of each output of each example
+    (a row sums to the example's loss), and :meth:`grad`.
+    """
 
     name = "loss"
 
+    def terms(self, AL: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the loss of each output of each example, shape ``(m, K)`` (into ``out`` when given)."""
+        raise NotImplementedError
+
     def per_example(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Return the loss of each example, shape ``(m,)``."""
-        raise NotImplementedError
+        return np.add.reduce(self.terms(AL, Y), axis=1)
 
     def grad(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Return ``dA_L = m * dJ/dA_L``, shape ``(m, K)``."""
         raise NotImplementedError
 
-    def value(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-        """Return ``J``, the (weighted) mean of :meth:`per_example`."""
-        losses = self.per_example(AL, Y)
+    def value(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None,
+              out: np.ndarray | None = None) -> float:
+        """Return ``J``, the (weighted) mean of :meth:`per_example`, summed in float64.
+
+        ``out``, an array shaped like ``AL``, receives the :meth:`terms`, so
+        that the training loop computes the loss without temporaries.
+        """
+        terms = self.terms(AL, Y, out)
         if sample_weight is None:
-            return float(np.mean(losses, dtype=np.float64))
-        return float(np.dot(losses.astype(np.float64), sample_weight) / np.sum(sample_weight, dtype=np.float64))
+            return float(np.add.reduce(terms, axis=None, dtype=np.float64)) / terms.shape[0]
+        losses = np.add.reduce(terms, axis=1, dtype=np.float64)
+        return float(np.dot(losses, sample_weight) / np.sum(sample_weight, dtype=np.float64))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
-def _safe_log(x: np.ndarray) -> np.ndarray:
+def _safe_log(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``log(max(x, tiny))``: finite even where a probability underflowed to 0."""
-    return np.log(np.maximum(x, np.finfo(x.dtype).tiny))
+    out = np.maximum(x, np.finfo(x.dtype).tiny, out=out)
+    return np.log(out, out=out)
 
 
 class CrossEntropy(Loss):
@@ -64,8 +79,11 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
 
-    def per_example(self, AL, Y):
-        return -np.einsum("ik,ik->i", Y, _safe_log(AL))
+    def terms(self, AL, Y, out=None):
+        """``-Y log A``."""
+        out = _safe_log(AL, out)
+        np.multiply(out, Y, out=out)
+        return np.negative(out, out=out)
 
     def grad(self, AL, Y):
         return -Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
@@ -76,8 +94,9 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
 
-    def per_example(self, AL, Y):
-        return -(Y * _safe_log(AL) + (1 - Y) * _safe_log(1 - AL)).sum(axis=1)
+    def terms(self, AL, Y, out=None):
+        """``-(Y log A + (1 - Y) log(1 - A))``."""
+        return np.negative(Y * _safe_log(AL) + (1 - Y) * _safe_log(1 - AL), out=out)
 
     def grad(self, AL, Y):
         tiny = np.finfo(AL.dtype).tiny
@@ -89,8 +108,11 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def per_example(self, AL, Y):
-        return 0.5 * np.square(AL - Y).sum(axis=1)
+    def terms(self, AL, Y, out=None):
+        """``(A - Y)^2 / 2``."""
+        out = np.subtract(AL, Y, out=out)
+        np.square(out, out=out)
+        return np.multiply(out, 0.5, out=out)
 
     def grad(self, AL, Y):
         return AL - Y
@@ -101,8 +123,10 @@ class MeanAbsoluteError(Loss):
 
     name = "mae"
 
-    def per_example(self, AL, Y):
-        return np.abs(AL - Y).sum(axis=1)
+    def terms(self, AL, Y, out=None):
+        """``|A - Y|``."""
+        out = np.subtract(AL, Y, out=out)
+        return np.abs(out, out=out)
 
     def grad(self, AL, Y):
         return np.sign(AL - Y)
@@ -118,10 +142,11 @@ class Huber(Loss):
             raise ConfigError(f"huber delta must be positive, received {delta!r}")
         self.delta = delta
 
-    def per_example(self, AL, Y):
+    def terms(self, AL, Y, out=None):
+        """``r^2 / 2`` for ``r = |A - Y| <= delta``, ``delta (r - delta/2)`` beyond."""
         r = np.abs(AL - Y)
         quadratic = np.minimum(r, self.delta)
-        return (0.5 * np.square(quadratic) + self.delta * (r - quadratic)).sum(axis=1)
+        return np.add(0.5 * np.square(quadratic), self.delta * (r - quadratic), out=out)
 
     def grad(self, AL, Y):
         return np.clip(AL - Y, -self.delta, self.delta)

@@ -16,7 +16,10 @@ updates act on one contiguous slice.
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
+from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -233,19 +236,22 @@ class Network:
         return cache[f"A{self.L}"], cache
 
     def _forward(self, X: np.ndarray, training: bool = False, workspace: dict | None = None) -> dict:
-        """The seed's forward loop; ``workspace`` supplies preallocated outputs."""
-        ws = workspace or {}
+        """The seed's forward loop; ``workspace`` (see :func:`layerwise.training.make_workspace`)
+        supplies preallocated outputs."""
+        ws = _NO_WORKSPACE if workspace is None else workspace
+        dropouts = self.dropouts if training else _NO_WORKSPACE
         cache = {}
-        cache["A0"] = A = self._dropout(0, X, training, cache)
-        for l, layer in enumerate(self.dense, start=1):
-            Z, A = layer.forward(A, ws.get(f"Z{l}"), ws.get(f"A{l}"))  # Z = W.A_prev + b ; A = g(Z)
-            cache[f"Z{l}"] = Z
-            cache[f"A{l}"] = A = self._dropout(l, A, training, cache)
+        cache["A0"] = A = X if 0 not in dropouts else self._dropout(0, X, cache)
+        for l, (layer, (z, a)) in enumerate(zip(self.dense, _forward_keys(self.L)), start=1):
+            Z, A = layer.forward(A, ws.get(z), ws.get(a))  # Z = W.A_prev + b ; A = g(Z)
+            cache[z] = Z
+            cache[a] = A = A if l not in dropouts else self._dropout(l, A, cache)
         return cache
 
-    def _dropout(self, l: int, A: np.ndarray, training: bool, cache: dict) -> np.ndarray:
-        dropout = self.dropouts.get(l)
-        if dropout is None or not training or dropout.rate == 0:
+    def _dropout(self, l: int, A: np.ndarray, cache: dict) -> np.ndarray:
+        """Apply layer ``l``'s dropout (0: the input), keeping its mask as ``cache["D<l>"]``."""
+        dropout = self.dropouts[l]
+        if dropout.rate == 0:
             return A
         cache[f"D{l}"] = D = dropout.mask(self.rng, A.shape, self.dtype)
         return A * D if l == 0 else np.multiply(A, D, out=A)
@@ -290,35 +296,39 @@ class Network:
                   dtheta: np.ndarray, grad_views: list, workspace: dict | None = None) -> dict:
         """Backpropagate from the output to layer 1, writing ``dW``, ``db`` into ``dtheta``.
 
-        With a ``workspace`` the per-example derivatives are computed in
-        place in its buffers and the returned ``dZ``/``dA`` may alias.
+        With a ``workspace`` the per-example derivatives are written into
+        its buffers, which the next batch reuses.
         """
-        ws = workspace or {}
+        ws = _NO_WORKSPACE if workspace is None else workspace
         L, m = self.L, Y.shape[0]
+        keys = _backward_keys(L)
         grads = {}
-        AL, ZL = cache[f"A{L}"], cache[f"Z{L}"]
+        AL, ZL = cache[keys[-1].A], cache[keys[-1].Z]
         if self.fused:
-            dZ = np.subtract(AL, Y, out=ws.get(f"dZ{L}"))  # dZ_L = A_L - Y (the seed's shortcut)
+            dZ = np.subtract(AL, Y, out=ws.get(keys[-1].dZ))  # dZ_L = A_L - Y (the seed's shortcut)
         else:
-            grads[f"dA{L}"] = dA = self.loss_fn.grad(AL, Y)  # dA_L = dJ/dA_L
-            dZ = self.dense[-1].activation.backward(dA, ZL, AL, out=ws.get(f"dZ{L}"))  # dZ_L = dA_L * g'(Z_L)
+            grads[keys[-1].dA] = dA = self.loss_fn.grad(AL, Y)  # dA_L = dJ/dA_L
+            dZ = self.dense[-1].activation.backward(dA, ZL, AL, out=ws.get(keys[-1].dZ))  # dZ_L = dA_L * g'(Z_L)
         if sample_weight is not None:
             dZ *= (sample_weight * (m / sample_weight.sum()))[:, None]
         for l in range(L, 0, -1):
-            layer = self.dense[l - 1]
+            layer, key = self.dense[l - 1], keys[l - 1]
+            scratch = ws.get(key.S)
             if l < L:
-                D = cache.get(f"D{l}")
+                D = cache.get(key.D)
                 if D is not None:
-                    dA = np.multiply(dA, D, out=dA if workspace is not None else None)
-                A = cache[f"A{l}"] if D is None else layer.activation.forward(cache[f"Z{l}"])  # g(Z) before dropout
-                dZ = layer.activation.backward(dA, cache[f"Z{l}"], A, out=ws.get(f"dZ{l}"))  # dZ = dA * g'(Z)
-            grads[f"dZ{l}"] = dZ
+                    dA = np.multiply(dA, D, out=ws.get(key.dZ))  # through the mask (dA itself stays as it was)
+                A = cache[key.A] if D is None else layer.activation.forward(cache[key.Z])  # g(Z) before dropout
+                dZ = layer.activation.backward(dA, cache[key.Z], A, out=ws.get(key.dZ), scratch=scratch)  # dA * g'(Z)
+            grads[key.dZ] = dZ
             dW, db = grad_views[l - 1]
-            dA = layer.backward(dZ, cache[f"A{l - 1}"], dW, db, ws.get(f"dA{l - 1}"), need_dA_prev=l > 1)
+            dA = layer.backward(dZ, cache[key.A_prev], dW, db, ws.get(key.dA_prev), need_dA_prev=l > 1,
+                                scratch=scratch)
             if l > 1:
-                grads[f"dA{l - 1}"] = dA
+                grads[key.dA_prev] = dA
         if self.l2:
-            dtheta[: self.n_weights] += (self.l2 / m) * self.theta[: self.n_weights]  # dW += (lambda/m) W
+            decay = np.multiply(self.theta[: self.n_weights], self.l2 / m, out=ws.get("decay"))
+            dtheta[: self.n_weights] += decay  # dW += (lambda/m) W
         return grads
 
     # ------------------------------------------------------------------ loss
@@ -329,11 +339,13 @@ class Network:
         w = self.check_sample_weight(sample_weight, AL.shape[0])
         return self._loss(AL, Y, w)
 
-    def _loss(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-        J = self.loss_fn.value(AL, Y, sample_weight)
+    def _loss(self, AL: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None = None,
+              scratch: np.ndarray | None = None) -> float:
+        """``J``; ``scratch``, shaped like ``AL``, spares the loss its temporaries."""
+        J = self.loss_fn.value(AL, Y, sample_weight, out=scratch)
         if self.l2:
-            weights = self.theta[: self.n_weights].astype(np.float64, copy=False)
-            J += self.l2 / (2 * Y.shape[0]) * float(weights @ weights)
+            W = self.theta[: self.n_weights]
+            J += self.l2 / (2 * Y.shape[0]) * float(np.dot(W, W))
         return J
 
     # -------------------------------------------------------------- predict
@@ -490,3 +502,31 @@ def _param_views(flat: np.ndarray, widths: list[int]) -> list[tuple[np.ndarray, 
         bs.append(flat[offset: offset + n_out])
         offset += n_out
     return list(zip(Ws, bs))
+
+
+_NO_WORKSPACE = MappingProxyType({})
+
+
+class _LayerKeys(NamedTuple):
+    """Cache, gradient and workspace keys of one layer ``l``."""
+
+    Z: str
+    A: str
+    A_prev: str
+    dZ: str  # noqa: N815 (the seed's names)
+    dA: str  # noqa: N815
+    dA_prev: str  # noqa: N815
+    D: str
+    S: str
+
+
+@functools.lru_cache(maxsize=64)
+def _backward_keys(L: int) -> tuple[_LayerKeys, ...]:
+    """The keys of layers ``1..L``, built once per depth instead of as f-strings per batch."""
+    return tuple(_LayerKeys(f"Z{l}", f"A{l}", f"A{l - 1}", f"dZ{l}", f"dA{l}", f"dA{l - 1}", f"D{l}", f"S{l}")
+                 for l in range(1, L + 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _forward_keys(L: int) -> tuple[tuple[str, str], ...]:
+    return tuple((key.Z, key.A) for key in _backward_keys(L))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .callbacks import CallbackList, EarlyStopping, ProgressBar
+from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
 from .errors import ConfigError, DataError, TrainingDivergedError
 from .optim import clip_grad_norm, get_optimizer
 from .schedules import get_schedule
@@ -130,18 +130,41 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     return history
 
 
+STAGE_BYTES = 1 << 21
+"""Size of the buffer into which the shuffled inputs are gathered, a stretch of batches at a time."""
+
+
 class _Trainer:
-    """Owns the shuffled data, the per-batch-size workspaces and the epoch loop."""
+    """Owns the shuffled data, the per-batch-size workspaces and the epoch loop.
+
+    Every epoch draws a fresh permutation. The targets, example weights and
+    labels are gathered in that order whole, once per epoch; the inputs, the
+    large array, are gathered a stretch of batches at a time into
+    ``X_epoch``, a buffer of about :data:`STAGE_BYTES`, so that a large data
+    set is never copied whole and a batch's rows are still in cache when the
+    first layer reads them. Batches are views into these buffers.
+    """
 
     def __init__(self, net, X, Y, weights, batch_size, shuffle, optimizer, clip_norm):
         self.net, self.X, self.Y, self.weights = net, X, Y, weights
         self.batch_size, self.shuffle, self.optimizer, self.clip_norm = batch_size, shuffle, optimizer, clip_norm
+        m = X.shape[0]
         self.labels = _labels(net, Y)
-        self.order = np.arange(X.shape[0])
-        self.X_epoch = np.empty_like(X) if shuffle else X
+        self.order, self.identity = np.arange(m), np.arange(m)
+        if shuffle:
+            batches_per_stretch = max(1, STAGE_BYTES // (batch_size * X.shape[1] * X.itemsize))
+            self.stretch = min(m, batches_per_stretch * batch_size)
+            self.X_epoch = np.empty((self.stretch, X.shape[1]), dtype=X.dtype)
+        else:
+            self.stretch, self.X_epoch = m, X
         self.Y_epoch = np.empty_like(Y) if shuffle else Y
         self.w_epoch = None if weights is None else (np.empty_like(weights) if shuffle else weights)
         self.labels_epoch = None if self.labels is None else (np.empty_like(self.labels) if shuffle else self.labels)
+        self.gathered = [(source, target) for source, target in ((Y, self.Y_epoch), (weights, self.w_epoch),
+                                                                 (self.labels, self.labels_epoch))
+                         if shuffle and source is not None]
+        self.predicted = None if self.labels is None else np.empty_like(self.labels)
+        self.matches = None if self.labels is None else np.empty(self.labels.shape, dtype=bool)
         self.workspaces = {}
         self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
 
@@ -151,26 +174,34 @@ class _Trainer:
             self.workspaces[m] = make_workspace(self.net, m)
         return self.workspaces[m]
 
+    def inputs(self, start: int, stop: int) -> np.ndarray:
+        """The rows of the batch ``start:stop`` of this epoch's order, gathering the next stretch when due."""
+        if not self.shuffle:
+            return self.X[start:stop]
+        offset = start % self.stretch
+        if offset == 0:
+            rows = self.order[start: start + self.stretch]
+            np.take(self.X, rows, axis=0, out=self.X_epoch[: rows.shape[0]], mode="clip")  # "clip": unbuffered
+        return self.X_epoch[offset: offset + stop - start]
+
     def run_epoch(self, epoch: int, callbacks) -> dict:
-        net, m = self.net, self.X.shape[0]
+        net, m, size = self.net, self.X.shape[0], self.batch_size
         if self.shuffle:
-            self.order[:] = np.arange(m)  # a fresh permutation each epoch, so a resumed run draws the same one
+            np.copyto(self.order, self.identity)  # a fresh permutation each epoch, so a resumed run draws the same one
             net.rng.shuffle(self.order)
-            np.take(self.X, self.order, axis=0, out=self.X_epoch)
-            np.take(self.Y, self.order, axis=0, out=self.Y_epoch)
-            if self.weights is not None:
-                np.take(self.weights, self.order, axis=0, out=self.w_epoch)
-            if self.labels is not None:
-                np.take(self.labels, self.order, axis=0, out=self.labels_epoch)
-        total_loss, correct = 0.0, 0
-        for batch, start in enumerate(range(0, m, self.batch_size)):
-            stop = min(start + self.batch_size, m)
-            Xb, Yb = self.X_epoch[start:stop], self.Y_epoch[start:stop]
+            for source, target in self.gathered:
+                np.take(source, self.order, axis=0, out=target, mode="clip")
+        listening = _listens_to_batches(callbacks)
+        output = f"A{net.L}"
+        total_loss = 0.0
+        for batch, start in enumerate(range(0, m, size)):
+            stop = min(start + size, m)
+            Xb, Yb = self.inputs(start, stop), self.Y_epoch[start:stop]
             wb = None if self.w_epoch is None else self.w_epoch[start:stop]
             ws = self.workspace(stop - start)
             cache = net._forward(Xb, True, ws)
-            AL = cache[f"A{net.L}"]
-            J = net._loss(AL, Yb, wb)
+            AL = cache[output]
+            J = net._loss(AL, Yb, wb, ws["loss"])
             grads = net._backward(cache, Yb, wb, net.dtheta, net.grad_views, ws)
             squared_norm = float(np.dot(net.dtheta, net.dtheta))
             if not (math.isfinite(J) and math.isfinite(squared_norm)):
@@ -184,23 +215,46 @@ class _Trainer:
                 clip_grad_norm(self.grads, self.clip_norm)
             self.optimizer.step(self.params, self.grads)
             total_loss += J * (stop - start)
-            if self.labels_epoch is not None:
-                correct += _count_correct(net, AL, self.labels_epoch[start:stop])
-            callbacks.on_batch_end(net, batch, {"loss": J, "size": stop - start, "cache": cache, "grads": grads})
+            if self.predicted is not None:
+                _predict_into(AL, self.predicted[start:stop])
+            if listening:
+                callbacks.on_batch_end(net, batch, {"loss": J, "size": stop - start, "cache": cache, "grads": grads})
         logs = {"loss": total_loss / m}
         if self.labels is not None:
-            logs["accuracy"] = correct / m
+            logs["accuracy"] = _count_matches(self.predicted, self.labels_epoch, self.matches) / m
         return logs
 
 
+def _listens_to_batches(callbacks) -> bool:
+    """Whether a callback overrides ``on_batch_end``; if none does, the batch logs are not built."""
+    members = getattr(callbacks, "callbacks", None)
+    if members is None:
+        return True
+    return any(getattr(type(cb), "on_batch_end", Callback.on_batch_end) is not Callback.on_batch_end
+               for cb in members)
+
+
 def make_workspace(net, m: int) -> dict:
-    """Preallocated ``Z<l>``, ``A<l>``, ``dZ<l>``, ``dA<l>`` buffers for batches of ``m`` examples."""
+    """Preallocated buffers for batches of ``m`` examples, all of the network's dtype.
+
+    ``Z<l>``, ``A<l>``, ``dZ<l>`` and ``dA<l>`` (``l < L``) of shape
+    ``(m, n_l)``; ``S<l>``, the scratch of layer ``l``'s backward pass
+    (``g'(Z)``, then ``dZ / m``), all views of one buffer since only one layer
+    runs at a time; ``loss``, shape ``(m, n_L)``, for the loss's terms; and,
+    with an L2 penalty, ``decay``, for ``(lambda/m) W`` over all the weights.
+    """
     ws = {}
+    scratch = np.empty(m * max(layer.units for layer in net.dense), dtype=net.dtype)
     for l, layer in enumerate(net.dense, start=1):
+        shape = (m, layer.units)
         for key in ("Z", "A", "dZ"):
-            ws[f"{key}{l}"] = np.empty((m, layer.units), dtype=net.dtype)
+            ws[f"{key}{l}"] = np.empty(shape, dtype=net.dtype)
         if l < net.L:
-            ws[f"dA{l}"] = np.empty((m, layer.units), dtype=net.dtype)
+            ws[f"dA{l}"] = np.empty(shape, dtype=net.dtype)
+        ws[f"S{l}"] = scratch[: m * layer.units].reshape(shape)
+    ws["loss"] = np.empty((m, net.dense[-1].units), dtype=net.dtype)
+    if net.l2:
+        ws["decay"] = np.empty(net.n_weights, dtype=net.dtype)
     return ws
 
 
@@ -227,6 +281,20 @@ def _labels(net, Y: np.ndarray) -> np.ndarray | None:
     if net.loss_fn.name == "binary_cross_entropy":
         return (Y > 0.5).astype(np.int8)
     return None
+
+
+def _predict_into(AL: np.ndarray, predicted: np.ndarray) -> None:
+    """Write the predicted class indices (or 0/1 flags, for binary outputs) of a batch into ``predicted``."""
+    if predicted.ndim == 1:
+        np.argmax(AL, axis=1, out=predicted)
+    else:
+        np.greater(AL, 0.5, out=predicted)
+
+
+def _count_matches(predicted: np.ndarray, labels: np.ndarray, matches: np.ndarray) -> int:
+    """Examples whose prediction equals the label (on every output, for multi-label)."""
+    np.equal(predicted, labels, out=matches)
+    return int(np.count_nonzero(matches if matches.ndim == 1 else matches.all(axis=1)))
 
 
 def _count_correct(net, AL: np.ndarray, labels: np.ndarray) -> int:
