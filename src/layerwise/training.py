@@ -23,7 +23,7 @@ import numpy as np
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
 from .errors import ConfigError, DataError, TrainingDivergedError
 from .optim import clip_grad_norm, get_optimizer
-from .schedules import get_schedule
+from .schedules import Constant, get_schedule
 
 
 @dataclass
@@ -82,7 +82,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         X_val = Y_val = None
 
     opt = get_optimizer(optimizer, **({} if lr is None else {"lr": lr}))
-    sched = get_schedule(schedule if schedule is not None else "constant")
+    sched = get_schedule(schedule) if schedule is not None else Constant()
     history, start_epoch = History(), 0
     if resume_from is not None:
         from .checkpoint import restore
@@ -286,7 +286,7 @@ def _labels(net, Y: np.ndarray) -> np.ndarray | None:
 def _predict_into(AL: np.ndarray, predicted: np.ndarray) -> None:
     """Write the predicted class indices (or 0/1 flags, for binary outputs) of a batch into ``predicted``."""
     if predicted.ndim == 1:
-        np.argmax(AL, axis=1, out=predicted)
+        AL.argmax(axis=1, out=predicted)
     else:
         np.greater(AL, 0.5, out=predicted)
 
