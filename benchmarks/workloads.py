@@ -43,9 +43,14 @@ class Workload:
     batch_size : int
     dtype : {"float32", "float64"}
     data : {"mnist-like", "digits"}
-        ``mnist-like`` draws ``n_examples`` rows of 784 uniform pixels and labels
-        0-9 from a fixed seed (no download); ``digits`` is scikit-learn's bundled
-        1,797 x 64 set scaled to [0, 1].
+        ``mnist-like`` draws ``n_examples`` rows of 784 centred uniform "pixels"
+        in [-0.5, 0.5) from a fixed seed (no download), labelled 0-9 by a random
+        linear teacher. Centred inputs and learnable labels keep the ReLU units
+        alive: with all-positive inputs and random labels about three quarters
+        of the gradient entries were exactly zero after an epoch, and Adam's
+        first moments decayed into subnormal numbers, whose arithmetic is slow,
+        which made every framework's timings depend on how fast its units died.
+        ``digits`` is scikit-learn's bundled 1,797 x 64 set scaled to [0, 1].
     n_examples : int
         Rows of ``mnist-like`` data (ignored for ``digits``).
     targets : dict
@@ -72,10 +77,14 @@ class Workload:
             X, y = load_digits(return_X_y=True)
             return (X / 16.0).astype(self.dtype), y.astype(np.int64)
         rng = np.random.default_rng(0)
+        teacher = rng.standard_normal((784, N_CLASSES)).astype(np.float32)
         X = np.empty((self.n_examples, 784), dtype=self.dtype)
+        y = np.empty(self.n_examples, dtype=np.int64)
         for start in range(0, self.n_examples, 4096):  # the same float32 draws in either dtype, without a copy
-            X[start: start + 4096] = rng.random((X[start: start + 4096].shape[0], 784), dtype=np.float32)
-        return X, rng.integers(0, N_CLASSES, self.n_examples)
+            rows = rng.random((X[start: start + 4096].shape[0], 784), dtype=np.float32) - np.float32(0.5)
+            X[start: start + 4096] = rows
+            y[start: start + 4096] = (rows @ teacher).argmax(axis=1)
+        return X, y
 
     def widths(self, n_features: int) -> list[int]:
         """Layer widths ``[n_0, n_1, ..., n_L]``."""
