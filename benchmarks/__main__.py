@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import report
-from .timing import calls_for, interleaved, per_call, pin_threads, summary
+from .timing import calls_for, interleaved, per_call, pin_threads, summary, wait_for_quiet
 from .workloads import INFERENCE_BATCHES, RUNNERS, WORKLOADS, FloorRunner, matmul_peak_gflops
 
 INFERENCE = "w3"
@@ -30,7 +30,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_training(key: str, repeats: int, threads: int, memory: bool, peaks: dict) -> dict:
+def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     """Time one epoch of every framework (and of the matrix products alone), interleaved."""
     from .memory import measure
 
@@ -48,7 +48,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool, peaks: dict
     result = {
         "kind": "training", "key": key, "title": workload.title, "repeats": repeats, "targets": workload.targets,
         "floor_target": workload.floor_target,
-        "epoch_gflop": flops / 1e9, "peak_gflops": peaks[workload.dtype], "discarded": len(noisy),
+        "epoch_gflop": flops / 1e9, "dtype": workload.dtype, "discarded": len(noisy),
         "times": {name: {**summary(t), "gflops": flops / 1e9 / summary(t)["median"]} for name, t in times.items()},
     }
     if memory:
@@ -57,7 +57,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool, peaks: dict
     return result
 
 
-def run_inference(repeats: int, peaks: dict) -> dict:
+def run_inference(repeats: int) -> dict:
     """``predict`` latency on W1's network for each batch size in ``INFERENCE_BATCHES``."""
     workload = WORKLOADS["w1"]
     X, y = workload.load()
@@ -99,14 +99,17 @@ def main(argv: list[str] | None = None) -> None:
 
     pin_threads(args.threads)
     info = report.machine()
-    dtypes = {"float32"} | {WORKLOADS[key].dtype for key in selected if key != INFERENCE}
-    peaks = {dtype: matmul_peak_gflops(dtype) for dtype in sorted(dtypes)}
+    dtypes = sorted({"float32"} | {WORKLOADS[key].dtype for key in selected if key != INFERENCE})
+    wait_for_quiet()
+    peaks = {dtype: matmul_peak_gflops(dtype) for dtype in dtypes}
     results = []
     for key in selected:
         if key == INFERENCE:
-            results.append(run_inference(args.repeats, peaks))
+            results.append(run_inference(args.repeats))
         else:
-            results.append(run_training(key, args.repeats, args.threads, not args.no_memory, peaks))
+            results.append(run_training(key, args.repeats, args.threads, not args.no_memory))
+    wait_for_quiet()
+    peaks = {dtype: max(peaks[dtype], matmul_peak_gflops(dtype)) for dtype in dtypes}  # best of start and end
     command = "python -m benchmarks" + ("" if args.workloads is None else " -w " + " ".join(args.workloads))
     command += f" -r {args.repeats}" if args.repeats != 5 else ""
     settings = {"command": command, "threads": args.threads, "repeats": args.repeats, "peaks": peaks}
