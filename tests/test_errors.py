@@ -99,3 +99,8 @@ def test_bad_dtype_and_layer_list():
 def test_all_errors_are_layerwise_errors_and_value_errors():
     for error in (ConfigError, DataError, ShapeError, lw.ModelFileError):
         assert issubclass(error, LayerwiseError) and issubclass(error, ValueError)
+
+
+def test_finite_values_whose_sum_overflows_are_accepted(net):
+    X = np.full((3, 4), np.finfo(np.float32).max / 2, dtype=np.float32)
+    assert net.forward(X)[0].shape == (3, 3)

@@ -45,8 +45,10 @@ def check_finite(array: np.ndarray, name: str) -> None:
     """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
     if array.dtype.kind != "f":
         return
+    if np.isfinite(np.add.reduce(array, axis=None)):  # one pass, no boolean copy of the whole input
+        return
     finite = np.isfinite(array)
-    if finite.all():
+    if finite.all():  # the sum overflowed, but every entry is finite
         return
     bad = np.argwhere(~finite)
     first = tuple(int(i) for i in bad[0])
