@@ -45,7 +45,9 @@ def check_finite(array: np.ndarray, name: str) -> None:
     """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
     if array.dtype.kind != "f":
         return
-    if np.isfinite(np.add.reduce(array, axis=None)):  # one pass, no boolean copy of the whole input
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):  # one pass, no boolean copy of the whole input
         return
     finite = np.isfinite(array)
     if finite.all():  # the sum overflowed, but every entry is finite
