@@ -1,4 +1,8 @@
-"""Optimizers against torch.optim on identical gradient sequences, state round trips, validation."""
+"""Optimizers against torch.optim on identical gradient sequences, state round trips, validation.
+
+Every test runs twice: with the fused one-pass kernels (when numba is
+installed) and with the NumPy form of each step.
+"""
 
 import json
 
@@ -8,6 +12,7 @@ import torch
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
+from layerwise import fused
 from layerwise.errors import ConfigError, DataError, LayerwiseError, ShapeError
 from layerwise.optim import (
     SGD,
@@ -43,6 +48,15 @@ CASES = {
     "adamw_amsgrad": ("adamw", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}, torch.optim.AdamW,
                       {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
 }
+
+
+@pytest.fixture(autouse=True, params=["fused", "numpy"])
+def step_form(request, monkeypatch):
+    """Which form of the update rules a test exercises (see :mod:`layerwise.fused`)."""
+    if request.param == "fused":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(fused, "ENABLED", request.param == "fused")
+    return request.param
 
 
 def initial_params(dtype, seed=0):

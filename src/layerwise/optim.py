@@ -13,9 +13,13 @@ schedule drives the optimizer).
 
 The update rules follow ``torch.optim`` exactly, with the same defaults. Each
 optimizer keeps, per parameter name, its state buffers (momentum, moment
-estimates) and one or two scratch buffers, all created on the first step with
-the parameter's dtype, so a step allocates nothing and float32 stays float32:
-every update is a handful of in-place NumPy ufunc calls over the whole array.
+estimates), created on the first step with the parameter's dtype, so a step
+allocates nothing and float32 stays float32. Each rule is written twice, with
+the same arithmetic in the same order: as in-place NumPy operations over whole
+arrays (:meth:`Optimizer._update`, which also uses one or two scratch
+buffers), and as one fused pass per parameter compiled by numba
+(:meth:`Optimizer._fused_update` and :mod:`layerwise.fused`), which is used
+when numba is installed and gives bit-identical results 3-5 times faster.
 
 Checkpoints
 -----------
@@ -45,6 +49,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import fused
 from .errors import ConfigError, DataError, ModelFileError, ShapeError
 
 TENSOR = "__tensor__"
@@ -80,7 +85,7 @@ class Optimizer:
 
     Subclasses set :attr:`name`, store their hyper-parameters as attributes
     named like their constructor arguments, and define :meth:`_buffers`,
-    :meth:`_n_scratch` and :meth:`_update`.
+    :meth:`_n_scratch`, :meth:`_update` and :meth:`_fused_update`.
     """
 
     name: ClassVar[str] = "optimizer"
@@ -115,6 +120,11 @@ class Optimizer:
         return 1 + (getattr(self, "weight_decay", 0.0) > 0 and not getattr(self, "decoupled", False))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list) -> None:
+        """The step in whole-array NumPy operations, using ``scratch`` for temporaries."""
+        raise NotImplementedError
+
+    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], dtype: type) -> None:
+        """The same step in one pass (:mod:`layerwise.fused`), on flat arrays, with scalars cast to ``dtype``."""
         raise NotImplementedError
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
@@ -137,7 +147,15 @@ class Optimizer:
             state = self._state.get(name)
             if state is None:
                 state = self._create_state(name, p)
-            self._update(p, g, state, self._scratch[name])
+            if fused.ENABLED and p.flags.c_contiguous:
+                g = np.ascontiguousarray(g, dtype=p.dtype)
+                self._fused_update(fused.flat(p), fused.flat(g), {k: fused.flat(v) for k, v in state.items()},
+                                   p.dtype.type)
+            else:
+                scratch = self._scratch.get(name)
+                if scratch is None:
+                    scratch = self._scratch[name] = list(np.zeros((self._n_scratch(), *p.shape), dtype=p.dtype))
+                self._update(p, g, state, scratch)
 
     def _create_state(self, name: str, p: np.ndarray) -> dict[str, np.ndarray]:
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
@@ -154,14 +172,10 @@ class Optimizer:
         # One allocation for all of a parameter's buffers: they are walked together every step, and NumPy
         # asks the kernel for huge pages for a block this size (fewer TLB misses in a loop that also runs
         # large matrix products).
-        names = self._buffers()
-        block = np.zeros((len(names) + self._n_scratch(), *p.shape), dtype=p.dtype)
-        views = [block[i, ...] for i in range(block.shape[0])]
-        state = dict(zip(names, views))
+        state = dict(zip(self._buffers(), np.zeros((len(self._buffers()), *p.shape), dtype=p.dtype)))
         for buf, array in (loaded or {}).items():
             state[buf][...] = array
         self._state[name] = state
-        self._scratch[name] = views[len(names):]
         return state
 
     def state_dict(self) -> dict[str, Any]:
@@ -259,6 +273,10 @@ class SGD(Optimizer):
         np.multiply(update, self._lr, out=tmp)
         p -= tmp
 
+    def _fused_update(self, p, g, state, dtype):
+        fused.sgd(p, g, state.get("momentum_buffer", fused.absent(dtype)), dtype(self._lr), dtype(self.momentum),
+                  self.nesterov, dtype(self.weight_decay))
+
 
 class RMSProp(Optimizer):
     """RMSProp, as ``torch.optim.RMSprop``::
@@ -325,6 +343,12 @@ class RMSProp(Optimizer):
         else:
             tmp *= self._lr
         p -= tmp
+
+    def _fused_update(self, p, g, state, dtype):
+        none = fused.absent(dtype)
+        fused.rmsprop(p, g, state["square_avg"], state.get("grad_avg", none), state.get("momentum_buffer", none),
+                      dtype(self._lr), dtype(self.alpha), dtype(1.0 - self.alpha), dtype(self.eps),
+                      dtype(self.momentum), self.centered, dtype(self.weight_decay))
 
 
 class Adam(Optimizer):
@@ -393,6 +417,16 @@ class Adam(Optimizer):
         np.divide(exp_avg, tmp, out=tmp)
         tmp *= step_size
         p -= tmp
+
+    def _fused_update(self, p, g, state, dtype):
+        beta1, beta2 = self.betas
+        correction2 = math.sqrt(1.0 - beta2**self.steps)
+        step_size = self._lr * correction2 / (1.0 - beta1**self.steps)
+        decay, shrink = (0.0, 1.0 - self._lr * self.weight_decay) if self.decoupled else (self.weight_decay, 1.0)
+        fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", fused.absent(dtype)),
+                   dtype(step_size),
+                   dtype(1.0 - beta1), dtype(beta2), dtype(1.0 - beta2), dtype(self.eps * correction2), self.amsgrad,
+                   dtype(decay), dtype(shrink))
 
 
 class AdamW(Adam):
