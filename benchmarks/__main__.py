@@ -18,7 +18,14 @@ from pathlib import Path
 
 from . import report
 from .timing import calls_for, interleaved, per_call, pin_threads, summary, wait_for_quiet
-from .workloads import INFERENCE_BATCHES, RUNNERS, WORKLOADS, FloorRunner, matmul_peak_gflops
+from .workloads import (
+    INFERENCE_BATCHES,
+    RUNNERS,
+    WORKLOADS,
+    FloorRunner,
+    NumPyStepsRunner,
+    matmul_peak_gflops,
+)
 
 INFERENCE = "w3"
 ORDER = ["w1", "w2", INFERENCE, "w4", "w1-f64"]
@@ -37,6 +44,10 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     workload = WORKLOADS[key]
     X, y = workload.load()
     runners = {name: cls(workload, X, y) for name, cls in RUNNERS.items()}
+    from layerwise import fused
+
+    if fused.ENABLED:  # what the fused optimizer step buys, measured in the same rounds
+        runners[NumPyStepsRunner.name] = NumPyStepsRunner(workload, X, y)
     runners[FloorRunner.name] = FloorRunner(workload, X, y)
     warm = slice(0, WARM_UP_BATCHES * workload.batch_size)
     for runner in runners.values():

@@ -44,10 +44,22 @@ def machine() -> dict[str, str]:
         "NumPy": numpy.__version__,
         "PyTorch": torch.__version__,
         "scikit-learn": sklearn.__version__,
+        "numba (layerwise's fused optimizer step)": numba_status(),
         "BLAS (NumPy, scikit-learn)": blas,
         "BLAS (PyTorch)": torch_blas.group(1) if torch_blas else "unknown",
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+def numba_status() -> str:
+    """The numba version when layerwise's fused optimizer kernels are on, or why they are off."""
+    from layerwise import fused
+
+    if not fused.ENABLED:
+        return "off (not installed, or LAYERWISE_NUMBA=0): NumPy optimizer step"
+    import numba
+
+    return f"{numba.__version__}, on"
 
 
 def layerwise_source() -> str:

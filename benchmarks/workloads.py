@@ -145,6 +145,21 @@ class LayerwiseRunner:
         return self.net.predict(X)
 
 
+class NumPyStepsRunner(LayerwiseRunner):
+    """layerwise with the NumPy form of the optimizer step, as without the ``fast`` extra (numba)."""
+
+    name = "layerwise, NumPy optimizer step"
+
+    def epoch(self, rows: slice = slice(None)) -> None:
+        from layerwise import fused
+
+        enabled, fused.ENABLED = fused.ENABLED, False
+        try:
+            super().epoch(rows)
+        finally:
+            fused.ENABLED = enabled
+
+
 class TorchRunner:
     """PyTorch: the standard training loop over ``randperm`` batches."""
 
