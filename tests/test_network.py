@@ -154,6 +154,22 @@ def test_backward_returns_arrays_the_caller_owns(rng):
     np.testing.assert_array_equal(first["dW1"], snapshot)
 
 
+@pytest.mark.parametrize("activation", sorted(lw.activations.ACTIVATIONS))
+def test_predict_proba_equals_the_cached_forward_pass(activation, rng):
+    """Prediction writes each activation over its Z instead of keeping a cache; the numbers are the same."""
+    out = "softmax" if activation == "softmax" else "sigmoid"
+    hidden = "tanh" if activation == "softmax" else activation
+    net = lw.Network([lw.Dense(6, activation=hidden), lw.Dense(5, activation=hidden), lw.Dense(3, activation=out)],
+                     input_dim=4, seed=1)
+    X = rng.standard_normal((7, 4))
+    AL, cache = net.forward(X)
+    proba = net.predict_proba(X)
+    np.testing.assert_array_equal(proba, AL)
+    assert proba.dtype == np.float32 and not np.shares_memory(proba, cache["Z3"])
+    proba[:] = 0
+    np.testing.assert_array_equal(net.predict_proba(X), AL)
+
+
 def test_default_loss_follows_the_output_activation():
     assert small_net([2], 3, out_act="softmax").loss_fn.name == "cross_entropy"
     assert small_net([2], 1, out_act="sigmoid").loss_fn.name == "binary_cross_entropy"

@@ -355,7 +355,15 @@ class Network:
 
     def predict_proba(self, X) -> np.ndarray:
         """Return the output activations ``A<L>`` (probabilities for classifiers)."""
-        return self.forward(X)[0]
+        return self._output(self.check_X(X))
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        """``A<L>`` of checked inputs without a cache: each ``A<l>`` is written over its ``Z<l>``."""
+        A = X
+        for layer in self.dense:
+            Z = np.empty((X.shape[0], layer.units), dtype=self.dtype)
+            _, A = layer.forward(A, Z, Z)  # Z = W.A_prev + b ; A = g(Z), in place
+        return A
 
     def predict(self, X) -> np.ndarray:
         """Predict targets.

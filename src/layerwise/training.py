@@ -264,7 +264,7 @@ def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096) -> dict:
     total, correct, m = 0.0, 0, X.shape[0]
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
-        AL = net._forward(X[start:stop])[f"A{net.L}"]
+        AL = net._output(X[start:stop])
         total += net.loss_fn.value(AL, Y[start:stop]) * (stop - start)
         if labels is not None:
             correct += _count_correct(net, AL, labels[start:stop])

@@ -45,9 +45,14 @@ def check_finite(array: np.ndarray, name: str) -> None:
     """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
     if array.dtype.kind != "f":
         return
+    # One pass and no boolean copy of the input: a NaN or an inf anywhere makes the total non-finite. The row
+    # sums of a 2-D array come from a matrix-vector product, which BLAS runs on every core.
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(array, axis=None)
-    if np.isfinite(total):  # one pass, no boolean copy of the whole input
+        if array.ndim == 2:
+            total = np.add.reduce(np.matmul(array, np.ones(array.shape[1], dtype=array.dtype)))
+        else:
+            total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
         return
     finite = np.isfinite(array)
     if finite.all():  # the sum overflowed, but every entry is finite
