@@ -55,9 +55,12 @@ class MemoryDuringEpoch(Callback):
             tracemalloc.stop()
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
-def test_a_second_epoch_allocates_almost_nothing(optimizer):
+@pytest.mark.parametrize("optimizer,dropout", [("adam", False), ("sgd", False), ("rmsprop", False), ("adam", True)])
+def test_a_second_epoch_allocates_almost_nothing(optimizer, dropout):
     net = classifier(hidden=(256, 128), n_in=64)
+    if dropout:
+        layers = [lw.Dropout(0.2), lw.Dense(256), lw.Dropout(0.5), lw.Dense(128), lw.Dense(5, activation="softmax")]
+        net = lw.Network(layers, input_dim=64, seed=0)
     X, y = data(m=2048, n_in=64)
     monitor = MemoryDuringEpoch(epoch=1)
     net.fit(X, y, epochs=2, batch_size=256, optimizer=optimizer, callbacks=[monitor], verbose=0)

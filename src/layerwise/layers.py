@@ -123,11 +123,12 @@ class Dropout:
             raise ConfigError(f"Dropout rate must be a number in [0, 1), received {rate!r}")
         self.rate = float(rate)
 
-    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype) -> np.ndarray:
-        """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped."""
-        scale = np.dtype(dtype).type(1.0 / (1.0 - self.rate))
-        kept = rng.random(shape, dtype=dtype) >= self.rate
-        return kept.astype(dtype) * scale
+    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype, out: np.ndarray | None = None):
+        """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped (into ``out`` if given)."""
+        D = rng.random(shape, dtype=dtype, out=out)
+        np.greater_equal(D, self.rate, out=D)  # 1.0 where kept, 0.0 where dropped
+        D *= np.dtype(dtype).type(1.0 / (1.0 - self.rate))
+        return D
 
     def get_config(self) -> dict:
         return {"type": "Dropout", "rate": self.rate}

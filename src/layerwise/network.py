@@ -241,20 +241,21 @@ class Network:
         ws = _NO_WORKSPACE if workspace is None else workspace
         dropouts = self.dropouts if training else _NO_WORKSPACE
         cache = {}
-        cache["A0"] = A = X if 0 not in dropouts else self._dropout(0, X, cache)
+        cache["A0"] = A = X if 0 not in dropouts else self._dropout(0, X, cache, ws)
         for l, (layer, (z, a)) in enumerate(zip(self.dense, _forward_keys(self.L)), start=1):
             Z, A = layer.forward(A, ws.get(z), ws.get(a))  # Z = W.A_prev + b ; A = g(Z)
             cache[z] = Z
-            cache[a] = A = A if l not in dropouts else self._dropout(l, A, cache)
+            cache[a] = A = A if l not in dropouts else self._dropout(l, A, cache, ws)
         return cache
 
-    def _dropout(self, l: int, A: np.ndarray, cache: dict) -> np.ndarray:
-        """Apply layer ``l``'s dropout (0: the input), keeping its mask as ``cache["D<l>"]``."""
+    def _dropout(self, l: int, A: np.ndarray, cache: dict, ws) -> np.ndarray:
+        """Apply layer ``l``'s dropout (0: the input, which is not modified), keeping its mask as
+        ``cache["D<l>"]``; the mask and the dropped input go into the workspace's ``D<l>`` and ``A0``."""
         dropout = self.dropouts[l]
         if dropout.rate == 0:
             return A
-        cache[f"D{l}"] = D = dropout.mask(self.rng, A.shape, self.dtype)
-        return A * D if l == 0 else np.multiply(A, D, out=A)
+        cache[f"D{l}"] = D = dropout.mask(self.rng, A.shape, self.dtype, out=ws.get(f"D{l}"))
+        return np.multiply(A, D, out=ws.get("A0") if l == 0 else A)
 
     # -------------------------------------------------------------- backward
     def backward(self, cache: dict, Y, sample_weight=None) -> dict[str, np.ndarray]:
@@ -318,7 +319,7 @@ class Network:
                 D = cache.get(key.D)
                 if D is not None:
                     dA = np.multiply(dA, D, out=ws.get(key.dZ))  # through the mask (dA itself stays as it was)
-                A = cache[key.A] if D is None else layer.activation.forward(cache[key.Z])  # g(Z) before dropout
+                A = cache[key.A] if D is None else layer.activation.forward(cache[key.Z], out=ws.get(key.G))  # g(Z)
                 dZ = layer.activation.backward(dA, cache[key.Z], A, out=ws.get(key.dZ), scratch=scratch)  # dA * g'(Z)
             grads[key.dZ] = dZ
             dW, db = grad_views[l - 1]
@@ -526,13 +527,14 @@ class _LayerKeys(NamedTuple):
     dA_prev: str  # noqa: N815
     D: str
     S: str
+    G: str
 
 
 @functools.lru_cache(maxsize=64)
 def _backward_keys(L: int) -> tuple[_LayerKeys, ...]:
     """The keys of layers ``1..L``, built once per depth instead of as f-strings per batch."""
-    return tuple(_LayerKeys(f"Z{l}", f"A{l}", f"A{l - 1}", f"dZ{l}", f"dA{l}", f"dA{l - 1}", f"D{l}", f"S{l}")
-                 for l in range(1, L + 1))
+    return tuple(_LayerKeys(f"Z{l}", f"A{l}", f"A{l - 1}", f"dZ{l}", f"dA{l}", f"dA{l - 1}", f"D{l}", f"S{l}",
+                            f"G{l}") for l in range(1, L + 1))
 
 
 @functools.lru_cache(maxsize=64)

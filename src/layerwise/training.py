@@ -240,8 +240,10 @@ def make_workspace(net, m: int) -> dict:
     ``Z<l>``, ``A<l>``, ``dZ<l>`` and ``dA<l>`` (``l < L``) of shape
     ``(m, n_l)``; ``S<l>``, the scratch of layer ``l``'s backward pass
     (``g'(Z)``, then ``dZ / m``), all views of one buffer since only one layer
-    runs at a time; ``loss``, shape ``(m, n_L)``, for the loss's terms; and,
-    with an L2 penalty, ``decay``, for ``(lambda/m) W`` over all the weights.
+    runs at a time; for each dropout, its mask ``D<l>`` and either the dropped
+    input ``A0`` or ``G<l>``, where the backward pass recomputes ``g(Z<l>)``;
+    ``loss``, shape ``(m, n_L)``, for the loss's terms; and, with an L2
+    penalty, ``decay``, for ``(lambda/m) W`` over all the weights.
     """
     ws = {}
     scratch = np.empty(m * max(layer.units for layer in net.dense), dtype=net.dtype)
@@ -252,6 +254,11 @@ def make_workspace(net, m: int) -> dict:
         if l < net.L:
             ws[f"dA{l}"] = np.empty(shape, dtype=net.dtype)
         ws[f"S{l}"] = scratch[: m * layer.units].reshape(shape)
+    widths = [net.input_dim] + [layer.units for layer in net.dense]
+    for l, dropout in net.dropouts.items():
+        if dropout.rate > 0:
+            ws[f"D{l}"] = np.empty((m, widths[l]), dtype=net.dtype)
+            ws["A0" if l == 0 else f"G{l}"] = np.empty((m, widths[l]), dtype=net.dtype)
     ws["loss"] = np.empty((m, net.dense[-1].units), dtype=net.dtype)
     if net.l2:
         ws["decay"] = np.empty(net.n_weights, dtype=net.dtype)
