@@ -134,6 +134,20 @@ def test_sample_weights_equal_repeating_examples_and_pass_gradcheck(rng):
     assert lw.gradcheck(net, X, y, sample_weight=w).ok
 
 
+def test_a_batch_whose_weights_are_all_zero_leaves_the_parameters_alone(rng):
+    """With plain SGD a zero-weight batch is a zero step: training equals training without its rows."""
+    X, y = rng.standard_normal((96, 5)), rng.integers(0, 3, 96)
+    weights = np.r_[np.zeros(32), rng.uniform(0.5, 2.0, 64)]
+    options = {"epochs": 3, "batch_size": 32, "shuffle": False, "optimizer": "sgd", "lr": 0.1, "verbose": 0}
+    weighted = small_net([6], 3, out_act="softmax", loss="cross_entropy")
+    history = weighted.fit(X, y, sample_weight=weights, **options)
+    without = small_net([6], 3, out_act="softmax", loss="cross_entropy")
+    without.fit(X[32:], y[32:], sample_weight=weights[32:], **options)
+    assert np.isfinite(history["loss"]).all()
+    np.testing.assert_array_equal(weighted.theta, without.theta)
+    assert not np.array_equal(weighted.theta, small_net([6], 3, out_act="softmax", loss="cross_entropy").theta)
+
+
 def test_balanced_class_weight_matches_scikit_learn(digits):
     from layerwise.training import _example_weights
 

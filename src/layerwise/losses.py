@@ -62,7 +62,8 @@ class Loss:
         if sample_weight is None:
             return float(np.add.reduce(terms, axis=None, dtype=np.float64)) / terms.shape[0]
         losses = np.add.reduce(terms, axis=1, dtype=np.float64)
-        return float(np.dot(losses, sample_weight) / np.sum(sample_weight, dtype=np.float64))
+        total = np.sum(sample_weight, dtype=np.float64)
+        return float(np.dot(losses, sample_weight) / total) if total > 0 else 0.0  # a batch that weighs nothing
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

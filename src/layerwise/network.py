@@ -310,8 +310,9 @@ class Network:
         else:
             grads[keys[-1].dA] = dA = self.loss_fn.grad(AL, Y)  # dA_L = dJ/dA_L
             dZ = self.dense[-1].activation.backward(dA, ZL, AL, out=ws.get(keys[-1].dZ))  # dZ_L = dA_L * g'(Z_L)
-        if sample_weight is not None:
-            dZ *= (sample_weight * (m / sample_weight.sum()))[:, None]
+        if sample_weight is not None:  # the weighted mean; a training batch whose weights are all 0 adds nothing
+            total = sample_weight.sum()
+            dZ *= (sample_weight * (m / total if total > 0 else 0.0))[:, None]
         for l in range(L, 0, -1):
             layer, key = self.dense[l - 1], keys[l - 1]
             scratch = ws.get(key.S)
