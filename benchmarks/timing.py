@@ -15,6 +15,9 @@ FOREIGN_LIMIT = 0.1
 MAX_WAIT = 60.0
 """Seconds to wait for a quiet machine before a round is run anyway."""
 
+PROBE_TOLERANCE = 0.25
+"""How much slower than its best the host probe may run for a round to count."""
+
 
 def pin_threads(threads: int) -> None:
     """Limit every loaded BLAS / OpenMP pool, and PyTorch's, to ``threads`` threads.
@@ -71,6 +74,44 @@ def wait_for_quiet(limit: float = FOREIGN_LIMIT, max_wait: float = MAX_WAIT) -> 
             return meter.foreign
 
 
+class HostProbe:
+    """A fixed piece of work (matrix products and a large copy) whose time tells whether the host is busy.
+
+    On a virtual machine, other tenants of the host take memory bandwidth and
+    cache without showing in ``/proc/stat``; on the machine these results come
+    from, that slows single epochs by up to 2x. The probe runs between tasks:
+    a round in which it took more than ``1 + tolerance`` times its best time
+    ran on a busy host.
+    """
+
+    def __init__(self, tolerance: float = PROBE_TOLERANCE):
+        import numpy as np
+
+        rng = np.random.default_rng(3)
+        self.a, self.b = rng.random((384, 384), dtype=np.float32), rng.random((384, 384), dtype=np.float32)
+        self.product = np.empty((384, 384), dtype=np.float32)
+        self.source = rng.random(1 << 23, dtype=np.float32)  # 32 MiB: larger than the caches
+        self.target = np.empty_like(self.source)
+        self.tolerance = tolerance
+        self.best = min(self.run() for _ in range(5))
+
+    def run(self) -> float:
+        """Seconds the probe's work takes now."""
+        import numpy as np
+
+        began = time.perf_counter()
+        for _ in range(4):
+            np.matmul(self.a, self.b, out=self.product)
+        np.copyto(self.target, self.source)
+        return time.perf_counter() - began
+
+    def slowdown(self) -> float:
+        """The better of two runs now over the best so far (one run alone jitters by up to 20%)."""
+        seconds = min(self.run(), self.run())
+        self.best = min(self.best, seconds)
+        return seconds / self.best
+
+
 def interleaved(tasks: dict[str, Callable[[], object]], repeats: int, noisy: list | None = None,
                 limit: float = FOREIGN_LIMIT) -> dict[str, list[float]]:
     """Time each task ``repeats`` times, in rounds whose order rotates.
@@ -78,28 +119,34 @@ def interleaved(tasks: dict[str, Callable[[], object]], repeats: int, noisy: lis
     Interleaving spreads a busy spell of the machine over all the tasks
     instead of one; rotating the order keeps any task from always running
     right after the same neighbour. Before each round the machine is given a
-    chance to fall quiet (:func:`wait_for_quiet`), and a round during which
-    other processes used more than ``limit`` cores is run again, up to
-    ``2 * repeats`` extra rounds; the foreign load of every discarded round is
-    appended to ``noisy``.
+    chance to fall quiet (:func:`wait_for_quiet`). A round is run again, up to
+    ``2 * repeats`` extra rounds, when other processes used more than
+    ``limit`` cores during it, or when the :class:`HostProbe`, run before each
+    task and after the last, was slowed by more than its tolerance; the
+    foreign load or the probe's slowdown of every discarded round is appended
+    to ``noisy``.
     """
     names = list(tasks)
     times = {name: [] for name in names}
+    probe = HostProbe()
     kept, attempts = 0, 0
     while kept < repeats:
         shift = attempts % len(names)
         attempts += 1
         wait_for_quiet(limit)
-        sample = {}
+        sample, slowdowns = {}, []
         with CpuMeter() as meter:
             for name in names[shift:] + names[:shift]:
+                slowdowns.append(probe.slowdown())
                 gc.collect()
                 began = time.perf_counter()
                 tasks[name]()
                 sample[name] = time.perf_counter() - began
-        if meter.foreign > limit and attempts < 3 * repeats:
+            slowdowns.append(probe.slowdown())
+        busy_host = max(slowdowns) > 1 + probe.tolerance
+        if (meter.foreign > limit or busy_host) and attempts < 3 * repeats:
             if noisy is not None:
-                noisy.append(meter.foreign)
+                noisy.append(max(slowdowns) if busy_host else meter.foreign)
             continue
         kept += 1
         for name, seconds in sample.items():
