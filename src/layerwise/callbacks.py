@@ -84,6 +84,13 @@ class EarlyStopping(Callback):
         Whether lower or higher is better; "auto" takes "max" for accuracies.
     restore_best_weights : bool, default True
         Put back the parameters of the best epoch when training stops.
+
+    Notes
+    -----
+    :meth:`state_dict` and :meth:`load_state_dict` carry the progress (best
+    value and epoch, epochs waited, the stopping epoch, the best parameters)
+    across a checkpoint, so that a resumed run stops where an uninterrupted
+    one would.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
@@ -129,6 +136,47 @@ class EarlyStopping(Callback):
     def on_train_end(self, net, logs):
         if self.restore_best_weights and self.best_theta is not None:
             net.theta[...] = self.best_theta
+
+    def state_dict(self) -> dict:
+        """Return the progress so far, for a checkpoint.
+
+        Returns
+        -------
+        dict
+            ``monitor``, ``mode``, ``best``, ``best_epoch``, ``wait`` and
+            ``stopped_epoch``, all JSON-compatible (``best`` is a number, or
+            the string ``"inf"`` / ``"-inf"`` before any epoch improved, as
+            JSON has no infinity), and ``best_theta``, a copy of the best
+            parameters or None.
+        """
+        best = float(self.best)
+        return {"monitor": self.monitor, "mode": self.mode, "best": best if math.isfinite(best) else str(best),
+                "best_epoch": self.best_epoch, "wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "best_theta": None if self.best_theta is None else self.best_theta.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from what :meth:`state_dict` returned; call it after ``on_train_begin``, which resets.
+
+        Parameters
+        ----------
+        state : dict
+            The output of :meth:`state_dict`, possibly read back from JSON.
+
+        Raises
+        ------
+        ConfigError
+            If keys are missing, or the state monitors another quantity or in another mode.
+        """
+        keys = {"monitor", "mode", "best", "best_epoch", "wait", "stopped_epoch", "best_theta"}
+        if not isinstance(state, dict) or not keys <= set(state):
+            raise ConfigError(f"early-stopping state must be a dict with keys {', '.join(sorted(keys))}; received "
+                              f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
+        if (state["monitor"], state["mode"]) != (self.monitor, self.mode):
+            raise ConfigError(f"early-stopping state monitors {state['monitor']!r} (mode {state['mode']!r}), cannot "
+                              f"load it into an EarlyStopping monitoring {self.monitor!r} (mode {self.mode!r})")
+        self.best = float(state["best"])
+        self.best_epoch, self.wait, self.stopped_epoch = state["best_epoch"], state["wait"], state["stopped_epoch"]
+        self.best_theta = None if state["best_theta"] is None else np.array(state["best_theta"])
 
 
 class ProgressBar(Callback):

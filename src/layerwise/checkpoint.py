@@ -5,6 +5,9 @@ it as a network) whose extras hold everything needed to continue bit for bit:
 the optimizer's buffers (as tensors ``optimizer.*``) and, in the JSON
 metadata under ``"checkpoint"``, the number of epochs done, the optimizer's
 scalars, the schedule's state, the network generator's state and the history.
+A run with early stopping adds the callback's progress under
+``"early_stopping"``, its best parameters as the tensor
+``early_stopping.best_theta``.
 """
 
 from __future__ import annotations
@@ -15,20 +18,26 @@ from .errors import ModelFileError
 from .optim import flatten_state, unflatten_state
 
 PREFIX = "optimizer."
+STOPPING_PREFIX = "early_stopping."
 
 
 class CheckpointWriter(Callback):
-    """Write a checkpoint to ``path`` (atomically) at the end of every epoch."""
+    """Write a checkpoint to ``path`` (atomically) at the end of every epoch.
 
-    def __init__(self, path, optimizer, schedule, history):
+    Place it after ``early_stopping``, if any, so that each checkpoint holds that epoch's verdict.
+    """
+
+    def __init__(self, path, optimizer, schedule, history, early_stopping=None):
         self.path, self.optimizer, self.schedule, self.history = path, optimizer, schedule, history
+        self.early_stopping = early_stopping
 
     def on_epoch_end(self, net, epoch, logs):
-        save_checkpoint(self.path, net, self.optimizer, self.schedule, self.history, epochs_done=epoch + 1)
+        save_checkpoint(self.path, net, self.optimizer, self.schedule, self.history, epochs_done=epoch + 1,
+                        early_stopping=self.early_stopping)
 
 
-def save_checkpoint(path, net, optimizer, schedule, history, epochs_done: int) -> None:
-    """Save ``net`` with the optimizer, schedule, generator and history needed to resume."""
+def save_checkpoint(path, net, optimizer, schedule, history, epochs_done: int, early_stopping=None) -> None:
+    """Save ``net`` with the optimizer, schedule, generator, history and early stopping needed to resume."""
     tensors, optimizer_meta = flatten_state(optimizer.state_dict(), prefix=PREFIX)
     state = {
         "epochs_done": epochs_done,
@@ -37,6 +46,9 @@ def save_checkpoint(path, net, optimizer, schedule, history, epochs_done: int) -
         "rng": net.rng.bit_generator.state,
         "history": history.to_dict(),
     }
+    if early_stopping is not None:
+        stopping_tensors, state["early_stopping"] = flatten_state(early_stopping.state_dict(), prefix=STOPPING_PREFIX)
+        tensors |= stopping_tensors
     io.save(net, path, tensors=tensors, metadata={"checkpoint": state})
 
 
@@ -49,6 +61,9 @@ def restore(path, net, optimizer, schedule):
         The epoch to continue from.
     history : History
         The history so far, to be extended.
+    early_stopping : dict or None
+        The state for :meth:`EarlyStopping.load_state_dict`, or None if the
+        run had no early stopping.
 
     Raises
     ------
@@ -74,7 +89,10 @@ def restore(path, net, optimizer, schedule):
     schedule.load_state_dict(state["schedule"])
     optimizer.lr = schedule.lr
     net.rng.bit_generator.state = state["rng"]
-    return state["epochs_done"], History.from_dict(state["history"])
+    stopping = state.get("early_stopping")
+    if stopping is not None:
+        stopping = unflatten_state(saved.tensors, stopping)
+    return state["epochs_done"], History.from_dict(state["history"]), stopping
 
 
 def _architecture(config: dict) -> dict:

@@ -83,18 +83,20 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
 
     opt = get_optimizer(optimizer, **({} if lr is None else {"lr": lr}))
     sched = get_schedule(schedule) if schedule is not None else Constant()
-    history, start_epoch = History(), 0
+    history, start_epoch, stopping_state = History(), 0, None
     if resume_from is not None:
         from .checkpoint import restore
 
-        start_epoch, history = restore(resume_from, net, opt, sched)
+        start_epoch, history, stopping_state = restore(resume_from, net, opt, sched)
     else:
         opt.lr = sched.start(opt.lr, epochs)
 
     callback_list = list(callbacks or [])
+    stopper = None
     if early_stopping:
-        callback_list.append(early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping(
-            monitor="val_loss" if X_val is not None else "loss"))
+        stopper = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping(
+            monitor="val_loss" if X_val is not None else "loss")
+        callback_list.append(stopper)
     if diagnostics:
         from .diagnostics import GradientMonitor
 
@@ -106,12 +108,16 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     if checkpoint is not None:
         from .checkpoint import CheckpointWriter
 
-        callback_list.append(CheckpointWriter(checkpoint, opt, sched, history))
+        callback_list.append(CheckpointWriter(checkpoint, opt, sched, history, stopper))
     cbs = CallbackList(callback_list)
 
     trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm)
     net.stop_training = False
     cbs.on_train_begin(net, {})
+    if stopper is not None and stopping_state is not None:
+        stopper.load_state_dict(stopping_state)
+        if stopper.stopped_epoch is not None:
+            start_epoch = epochs  # the run had stopped early: end at once, restoring the best weights
     for epoch in range(start_epoch, epochs):
         cbs.on_epoch_begin(net, epoch, {"lr": opt.lr})
         began = time.perf_counter()
