@@ -87,17 +87,23 @@ def make_stopper():
     return lw.EarlyStopping(patience=2, restore_best_weights=True)
 
 
-def test_an_early_stopped_run_interrupted_and_resumed_equals_the_uninterrupted_one(digits, tmp_path):
+@pytest.mark.parametrize("passed_as", ["early_stopping", "callbacks"])
+def test_an_early_stopped_run_interrupted_and_resumed_equals_the_uninterrupted_one(digits, tmp_path, passed_as):
+    def with_stopper(stopper, callbacks=()):
+        if passed_as == "early_stopping":
+            return {"early_stopping": stopper, "callbacks": list(callbacks)}
+        return {"callbacks": [*callbacks, stopper]}
+
     X, y = digits
     straight, stopper = make_net(), make_stopper()
-    expected = straight.fit(X, y, epochs=60, early_stopping=stopper, **STOPPING)
+    expected = straight.fit(X, y, epochs=60, **with_stopper(stopper), **STOPPING)
     assert stopper.stopped_epoch is not None and stopper.best_epoch < stopper.stopped_epoch < 59
     path = tmp_path / "run.ckpt"
     interrupt = stopper.stopped_epoch  # after the best epoch, with `patience` epochs waited already
-    make_net().fit(X, y, epochs=60, checkpoint=path, callbacks=[StopAfter(interrupt)], early_stopping=make_stopper(),
+    make_net().fit(X, y, epochs=60, checkpoint=path, **with_stopper(make_stopper(), [StopAfter(interrupt)]),
                    **STOPPING)
     resumed, resumed_stopper = make_net(), make_stopper()
-    history = resumed.fit(X, y, epochs=60, resume_from=path, early_stopping=resumed_stopper, **STOPPING)
+    history = resumed.fit(X, y, epochs=60, resume_from=path, **with_stopper(resumed_stopper), **STOPPING)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
     assert history.epoch == expected.epoch
     for key in ("loss", "val_loss", "accuracy", "val_accuracy", "lr"):

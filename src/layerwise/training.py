@@ -92,7 +92,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         opt.lr = sched.start(opt.lr, epochs)
 
     callback_list = list(callbacks or [])
-    stopper = None
+    stopper = next((cb for cb in callback_list if isinstance(cb, EarlyStopping)), None)  # saved in checkpoints
     if early_stopping:
         stopper = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping(
             monitor="val_loss" if X_val is not None else "loss")
