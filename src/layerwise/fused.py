@@ -98,11 +98,6 @@ def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, one_minus_beta1, 
         p[i] = w - m / (np.sqrt(v) + eps) * step_size
 
 
-def flat(array: np.ndarray) -> np.ndarray:
-    """A 1-D view of a C-contiguous array (the kernels walk flat memory)."""
-    return array.reshape(-1)
-
-
 def absent(dtype: type) -> np.ndarray:
     """An empty array to pass for a buffer the step does not use.
 

@@ -123,7 +123,8 @@ class Dropout:
             raise ConfigError(f"Dropout rate must be a number in [0, 1), received {rate!r}")
         self.rate = float(rate)
 
-    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype, out: np.ndarray | None = None):
+    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype,
+             out: np.ndarray | None = None) -> np.ndarray:
         """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped (into ``out`` if given)."""
         D = rng.random(shape, dtype=dtype, out=out)
         np.greater_equal(D, self.rate, out=D)  # 1.0 where kept, 0.0 where dropped

@@ -149,8 +149,8 @@ class Optimizer:
                 state = self._create_state(name, p)
             if fused.ENABLED and p.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=p.dtype)
-                self._fused_update(fused.flat(p), fused.flat(g), {k: fused.flat(v) for k, v in state.items()},
-                                   p.dtype.type)
+                flat_state = {buf: array.reshape(-1) for buf, array in state.items()}  # views: the kernels walk 1-D
+                self._fused_update(p.reshape(-1), g.reshape(-1), flat_state, p.dtype.type)
             else:
                 scratch = self._scratch.get(name)
                 if scratch is None:
