@@ -92,7 +92,7 @@ def verdict(value: float, target: float) -> str:
 
 def discarded(result: dict) -> str:
     n = result.get("discarded", 0)
-    return f" ({n} round{'s' * (n != 1)} discarded and rerun: the machine or its host was busy)" if n else ""
+    return f" ({n} more round{'s' * (n != 1)} run and left out: the machine or its host was busy)" if n else ""
 
 
 def training_table(result: dict, peaks: dict) -> list[str]:

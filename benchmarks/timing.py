@@ -93,7 +93,8 @@ class HostProbe:
         self.source = rng.random(1 << 23, dtype=np.float32)  # 32 MiB: larger than the caches
         self.target = np.empty_like(self.source)
         self.tolerance = tolerance
-        self.best = min(self.run() for _ in range(5))
+        self.run()  # warm-up; the best is taken from runs between tasks, where caches and threads are as in a round
+        self.best = float("inf")
 
     def run(self) -> float:
         """Seconds the probe's work takes now."""
@@ -105,11 +106,11 @@ class HostProbe:
         np.copyto(self.target, self.source)
         return time.perf_counter() - began
 
-    def slowdown(self) -> float:
-        """The better of two runs now over the best so far (one run alone jitters by up to 20%)."""
+    def measure(self) -> float:
+        """The better of two runs now (one run alone jitters by up to 20%); :attr:`best` keeps the best ever."""
         seconds = min(self.run(), self.run())
         self.best = min(self.best, seconds)
-        return seconds / self.best
+        return seconds
 
 
 def interleaved(tasks: dict[str, Callable[[], object]], repeats: int, noisy: list | None = None,
@@ -119,39 +120,42 @@ def interleaved(tasks: dict[str, Callable[[], object]], repeats: int, noisy: lis
     Interleaving spreads a busy spell of the machine over all the tasks
     instead of one; rotating the order keeps any task from always running
     right after the same neighbour. Before each round the machine is given a
-    chance to fall quiet (:func:`wait_for_quiet`). A round is run again, up to
-    ``2 * repeats`` extra rounds, when other processes used more than
-    ``limit`` cores during it, or when the :class:`HostProbe`, run before each
-    task and after the last, was slowed by more than its tolerance; the
-    foreign load or the probe's slowdown of every discarded round is appended
-    to ``noisy``.
+    chance to fall quiet (:func:`wait_for_quiet`). A round is disturbed when
+    other processes used more than ``limit`` cores during it, or when the
+    :class:`HostProbe`, run before each task and after the last, was slowed
+    by more than its tolerance. Rounds are run until ``repeats`` of them are
+    undisturbed, or ``3 * repeats`` in all; then the least disturbed rounds
+    are kept (ranked by the probe's slowest run, over the best it ever ran),
+    chosen by the probe alone and never by the tasks' own times. The foreign
+    load or the probe's slowdown of every round left out is appended to
+    ``noisy``.
     """
     names = list(tasks)
-    times = {name: [] for name in names}
     probe = HostProbe()
-    kept, attempts = 0, 0
-    while kept < repeats:
-        shift = attempts % len(names)
-        attempts += 1
+    rounds = []  # (foreign load, the probe's slowest seconds, the tasks' seconds)
+    while sum(_undisturbed(r, probe, limit) for r in rounds) < repeats and len(rounds) < 3 * repeats:
+        shift = len(rounds) % len(names)
         wait_for_quiet(limit)
-        sample, slowdowns = {}, []
+        sample, probes = {}, []
         with CpuMeter() as meter:
             for name in names[shift:] + names[:shift]:
-                slowdowns.append(probe.slowdown())
+                probes.append(probe.measure())
                 gc.collect()
                 began = time.perf_counter()
                 tasks[name]()
                 sample[name] = time.perf_counter() - began
-            slowdowns.append(probe.slowdown())
-        busy_host = max(slowdowns) > 1 + probe.tolerance
-        if (meter.foreign > limit or busy_host) and attempts < 3 * repeats:
-            if noisy is not None:
-                noisy.append(max(slowdowns) if busy_host else meter.foreign)
-            continue
-        kept += 1
-        for name, seconds in sample.items():
-            times[name].append(seconds)
-    return times
+            probes.append(probe.measure())
+        rounds.append((meter.foreign, max(probes), sample))
+    ranked = sorted(rounds, key=lambda r: (not _undisturbed(r, probe, limit), r[1]))
+    for foreign, slowest, _ in ranked[repeats:]:
+        if noisy is not None:
+            noisy.append(foreign if foreign > limit else slowest / probe.best)
+    return {name: [sample[name] for _, _, sample in ranked[:repeats]] for name in names}
+
+
+def _undisturbed(round_: tuple, probe: HostProbe, limit: float) -> bool:
+    foreign, slowest, _ = round_
+    return foreign <= limit and slowest <= probe.best * (1 + probe.tolerance)
 
 
 def calls_for(fn: Callable[[], object], budget: float) -> int:
