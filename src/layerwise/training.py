@@ -260,7 +260,7 @@ def make_workspace(net, m: int) -> dict:
         if l < net.L:
             ws[f"dA{l}"] = np.empty(shape, dtype=net.dtype)
         ws[f"S{l}"] = scratch[: m * layer.units].reshape(shape)
-    widths = [net.input_dim] + [layer.units for layer in net.dense]
+    widths = net._widths
     for l, dropout in net.dropouts.items():
         if dropout.rate > 0:
             ws[f"D{l}"] = np.empty((m, widths[l]), dtype=net.dtype)
