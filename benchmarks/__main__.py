@@ -44,7 +44,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     workload = WORKLOADS[key]
     X, y = workload.load()
     runners = {name: cls(workload, X, y) for name, cls in RUNNERS.items()}
-    from layerwise import fused
+    from layerwise.optim import kernels as fused
 
     if fused.ENABLED:  # what the fused optimizer step buys, measured in the same rounds
         runners[NumPyStepsRunner.name] = NumPyStepsRunner(workload, X, y)

@@ -25,8 +25,8 @@ PHASES = ("gather", "forward", "loss", "backward", "gradient check", "optimizer 
 
 def breakdown(key: str, batches: int) -> dict[str, float]:
     """Mean seconds per full batch of each phase, plus ``matrix products`` (timed separately)."""
-    from layerwise.callbacks import CallbackList
-    from layerwise.training import _predict_into, _Trainer
+    from layerwise.train.callbacks import CallbackList
+    from layerwise.train.loop import _predict_into, _Trainer
 
     workload = WORKLOADS[key]
     X, y = workload.load()

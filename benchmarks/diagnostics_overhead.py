@@ -17,7 +17,7 @@ from .workloads import WORKLOADS, LayerwiseRunner
 
 
 def main(repeats: int = 5) -> None:
-    from layerwise.diagnostics import GradientMonitor
+    from layerwise.inspect.diagnostics import GradientMonitor
 
     workload = WORKLOADS["w1"]
     X, y = workload.load()

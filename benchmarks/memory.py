@@ -78,7 +78,7 @@ def load_fused_kernels(dtype: str) -> None:
 
     import layerwise
 
-    if layerwise.fused.ENABLED:
+    if layerwise.optim.kernels.ENABLED:
         layerwise.Adam().step({"w": np.zeros(1, dtype)}, {"dw": np.zeros(1, dtype)})
 
 

@@ -53,7 +53,7 @@ def machine() -> dict[str, str]:
 
 def numba_status() -> str:
     """The numba version when layerwise's fused optimizer kernels are on, or why they are off."""
-    from layerwise import fused
+    from layerwise.optim import kernels as fused
 
     if not fused.ENABLED:
         return "off (not installed, or LAYERWISE_NUMBA=0): NumPy optimizer step"

@@ -151,7 +151,7 @@ class NumPyStepsRunner(LayerwiseRunner):
     name = "layerwise, NumPy optimizer step"
 
     def epoch(self, rows: slice = slice(None)) -> None:
-        from layerwise import fused
+        from layerwise.optim import kernels as fused
 
         enabled, fused.ENABLED = fused.ENABLED, False
         try:

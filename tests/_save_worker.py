@@ -15,7 +15,7 @@ import traceback
 import numpy as np
 
 import layerwise as lw
-from layerwise.io import save
+from layerwise.io.model_file import save
 
 WIDTH = 2000  # W1 is WIDTH x WIDTH float64: 32 MB per save
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from layerwise.activations import ACTIVATIONS, get_activation
 from layerwise.errors import ConfigError
+from layerwise.ops.activations import ACTIVATIONS, get_activation
 
 TORCH = {
     "identity": lambda z: z,

@@ -6,12 +6,12 @@ from safetensors import safe_open
 from sklearn.datasets import load_digits
 
 import layerwise as lw
-from layerwise.callbacks import Callback
-from layerwise.checkpoint import restore, save_checkpoint
 from layerwise.errors import ConfigError, ModelFileError
-from layerwise.optim import get_optimizer
-from layerwise.schedules import Constant
-from layerwise.training import History
+from layerwise.optim.optimizers import get_optimizer
+from layerwise.optim.schedules import Constant
+from layerwise.train.callbacks import Callback
+from layerwise.train.checkpoint import restore, save_checkpoint
+from layerwise.train.loop import History
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from sklearn.preprocessing import StandardScaler
 
 import layerwise as lw
 from layerwise import cli
-from layerwise import io as lw_io
-from layerwise.config import TrainOptions, read_config_file, resolve_train_options
+from layerwise.cli.config import TrainOptions, read_config_file, resolve_train_options
+from layerwise.io import model_file as lw_io
 
 SCRIPT = shutil.which("layerwise", path=os.path.dirname(sys.executable)) or shutil.which("layerwise")
 COMMAND = [SCRIPT] if SCRIPT else [sys.executable, "-m", "layerwise"]

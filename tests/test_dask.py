@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from layerwise.estimators import MLPClassifier, MLPRegressor  # noqa: E402
+from layerwise.interop.estimators import MLPClassifier, MLPRegressor  # noqa: E402
 
 SCORE_KEYS = ("params", "mean_test_score", "std_test_score", "rank_test_score", "split0_test_score",
               "split1_test_score", "split2_test_score")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import datasets as sk_datasets
 
-from layerwise.datasets import Dataset, encode_target, infer_task, load_csv, load_dataset, read_features
+from layerwise.data.datasets import Dataset, encode_target, infer_task, load_csv, load_dataset, read_features
 from layerwise.errors import ConfigError, DataError, ShapeError
 
 SKLEARN = {

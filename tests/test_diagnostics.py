@@ -9,10 +9,10 @@ import pytest
 from sklearn.datasets import load_digits
 
 import layerwise as lw
-from layerwise.callbacks import Callback
-from layerwise.detectors import Detectors, Thresholds
-from layerwise.diagnostics import FIELDS, GradientMonitor
 from layerwise.errors import ConfigError, DataError, TrainingDivergedError
+from layerwise.inspect.detectors import Detectors, Thresholds
+from layerwise.inspect.diagnostics import FIELDS, GradientMonitor
+from layerwise.train.callbacks import Callback
 
 
 @pytest.fixture(scope="module")

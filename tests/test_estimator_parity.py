@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from layerwise import estimators
+from layerwise.interop import estimators
 
 SEEDS = (0, 1, 2)
 

@@ -1,4 +1,4 @@
-"""layerwise.estimators against scikit-learn: its estimator checks, its MLPs as the reference, its tools."""
+"""layerwise.interop.estimators against scikit-learn: its estimator checks, its MLPs as the reference, its tools."""
 
 import pickle
 import warnings
@@ -19,7 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from layerwise.errors import ConfigError, DataError, ShapeError
-from layerwise.estimators import MLPClassifier, MLPRegressor
+from layerwise.interop.estimators import MLPClassifier, MLPRegressor
 
 
 @pytest.fixture(autouse=True, scope="module")

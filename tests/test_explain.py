@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import layerwise as lw
-from layerwise.explain import backward_equations, explain, forward_equations, gradient_norms, output_rule
+from layerwise.inspect.explain import backward_equations, explain, forward_equations, gradient_norms, output_rule
 
 TERM = re.compile(r"(\b(?:d?[WbZA]|D)\d+|\bX|\bY)(\^T)? (\((?:\d+, )*\d*,?\))")
 

@@ -13,8 +13,8 @@ import torch
 from onnx.reference import ReferenceEvaluator
 
 import layerwise as lw
-from layerwise.activations import ACTIVATIONS, ELU, LeakyReLU, get_activation
-from layerwise.export import MissingDependencyError, from_torch, to_onnx, to_torch
+from layerwise.interop.export import MissingDependencyError, from_torch, to_onnx, to_torch
+from layerwise.ops.activations import ACTIVATIONS, ELU, LeakyReLU, get_activation
 
 HIDDEN = sorted(ACTIVATIONS) + ["leaky_relu_0.2", "elu_1.3", "elu_scaled"]
 OUTPUTS = [  # (output activation, units, loss)
@@ -347,7 +347,7 @@ def run_without(module, code):
 def test_missing_torch_raises_a_clear_error():
     result = run_without("torch", """
         import layerwise as lw
-        from layerwise.export import MissingDependencyError, from_torch, to_onnx, to_torch
+        from layerwise.interop.export import MissingDependencyError, from_torch, to_onnx, to_torch
         net = lw.Network([lw.Dense(2)], input_dim=2)
         to_onnx(net)
         for call in (lambda: to_torch(net), lambda: from_torch(object())):
@@ -366,7 +366,7 @@ def test_missing_torch_raises_a_clear_error():
 def test_missing_onnx_raises_a_clear_error():
     result = run_without("onnx", """
         import layerwise as lw
-        from layerwise.export import to_onnx
+        from layerwise.interop.export import to_onnx
         try:
             to_onnx(lw.Network([lw.Dense(2)], input_dim=2))
         except lw.LayerwiseError as exc:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from test_optim import CASES
 
-from layerwise import fused
-from layerwise.optim import get_optimizer
+from layerwise.optim import kernels as fused
+from layerwise.optim.optimizers import get_optimizer
 
 pytest.importorskip("numba")
 
@@ -64,7 +64,7 @@ def test_gradient_of_another_dtype_and_layout_is_read_correctly(monkeypatch):
 
 
 def test_environment_variable_turns_the_kernels_off():
-    code = "import layerwise.fused as f; print(f.ENABLED)"
+    code = "import layerwise.optim.kernels as f; print(f.ENABLED)"
     env = {**os.environ, "LAYERWISE_NUMBA": "0"}
     off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     env["LAYERWISE_NUMBA"] = "1"

@@ -5,7 +5,7 @@ import pytest
 from conftest import random_targets, small_net
 
 import layerwise as lw
-from layerwise.activations import ACTIVATIONS
+from layerwise.ops.activations import ACTIVATIONS
 
 HIDDEN = sorted(set(ACTIVATIONS) - {"softmax"})
 OUTPUTS = {
@@ -31,12 +31,12 @@ def test_every_loss_with_its_output_activations(loss, output, rng):
     X = rng.standard_normal((9, 5))
     report = lw.gradcheck(net, X, random_targets(rng, loss, 9, 4))
     assert report.ok, str(report)
-    assert net.fused == ((output, loss) in lw.losses.FUSED)
+    assert net.fused == ((output, loss) in lw.ops.losses.FUSED)
 
 
 def test_a_wrong_gradient_is_caught(rng, monkeypatch):
     net = small_net([4], 2, loss="mse")
-    monkeypatch.setattr(lw.activations.Tanh, "derivative", lambda self, Z, A: 1.1 * (1 - A**2))
+    monkeypatch.setattr(lw.ops.activations.Tanh, "derivative", lambda self, Z, A: 1.1 * (1 - A**2))
     report = lw.gradcheck(net, rng.standard_normal((5, 5)), rng.standard_normal((5, 2)))
     assert not report.ok and report.errors["W1"] > 1e-3 and report.errors["W2"] < 1e-6
 

@@ -6,8 +6,8 @@ import struct
 import numpy as np
 import pytest
 
+from layerwise.data.idx import IDX_DTYPES, read_idx, write_idx
 from layerwise.errors import DataError
-from layerwise.idx import IDX_DTYPES, read_idx, write_idx
 
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
 STRUCT = {np.uint8: "B", np.int8: "b", np.int16: "h", np.int32: "i", np.float32: "f", np.float64: "d"}

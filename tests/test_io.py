@@ -14,8 +14,8 @@ import safetensors.numpy
 from safetensors import safe_open
 
 import layerwise as lw
-from layerwise import io
 from layerwise.errors import ConfigError, DataError, ModelFileError
+from layerwise.io import model_file as io
 
 WORKER = Path(__file__).with_name("_save_worker.py")
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from layerwise.errors import ConfigError
-from layerwise.losses import FUSED, LOSSES, get_loss
+from layerwise.ops.losses import FUSED, LOSSES, get_loss
 
 
 def torch_loss(name, a, y):

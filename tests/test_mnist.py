@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from layerwise import mnist
-from layerwise.datasets import load_dataset, load_split
+from layerwise.data import mnist
+from layerwise.data.datasets import load_dataset, load_split
+from layerwise.data.idx import write_idx
 from layerwise.errors import ConfigError, DataError
-from layerwise.idx import write_idx
 
 N_TRAIN, N_TEST = 20, 8
 

@@ -3,7 +3,7 @@ import pytest
 from conftest import small_net
 
 import layerwise as lw
-from layerwise import reference
+from layerwise.inspect import reference
 
 
 def digits_like(rng, m=16, n=64):
@@ -154,7 +154,7 @@ def test_backward_returns_arrays_the_caller_owns(rng):
     np.testing.assert_array_equal(first["dW1"], snapshot)
 
 
-@pytest.mark.parametrize("activation", sorted(lw.activations.ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(lw.ops.activations.ACTIVATIONS))
 def test_predict_proba_equals_the_cached_forward_pass(activation, rng):
     """Prediction writes each activation over its Z instead of keeping a cache; the numbers are the same."""
     out = "softmax" if activation == "softmax" else "sigmoid"
@@ -197,7 +197,7 @@ def test_config_round_trip(rng):
 
 
 def test_activation_arguments_survive_the_config(rng):
-    from layerwise.activations import ELU, LeakyReLU
+    from layerwise.ops.activations import ELU, LeakyReLU
 
     net = lw.Network([lw.Dense(4, LeakyReLU(0.2)), lw.Dense(3, ELU(alpha=1.3)), lw.Dense(1, "identity")],
                      input_dim=2, dtype="float64")

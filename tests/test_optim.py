@@ -12,9 +12,9 @@ import torch
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
-from layerwise import fused
 from layerwise.errors import ConfigError, DataError, LayerwiseError, ShapeError
-from layerwise.optim import (
+from layerwise.optim import kernels as fused
+from layerwise.optim.optimizers import (
     SGD,
     Adam,
     AdamW,
@@ -52,7 +52,7 @@ CASES = {
 
 @pytest.fixture(autouse=True, params=["fused", "numpy"])
 def step_form(request, monkeypatch):
-    """Which form of the update rules a test exercises (see :mod:`layerwise.fused`)."""
+    """Which form of the update rules a test exercises (see :mod:`layerwise.optim.kernels`)."""
     if request.param == "fused":
         pytest.importorskip("numba")
     monkeypatch.setattr(fused, "ENABLED", request.param == "fused")

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise import training
-from layerwise.activations import ACTIVATIONS
-from layerwise.callbacks import Callback
 from layerwise.errors import TrainingDivergedError
-from layerwise.training import make_workspace
+from layerwise.ops.activations import ACTIVATIONS
+from layerwise.train import loop as training
+from layerwise.train.callbacks import Callback
+from layerwise.train.loop import make_workspace
 
 ELEMENTWISE = sorted(set(ACTIVATIONS) - {"softmax"})
 

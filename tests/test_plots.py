@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from layerwise import plots
+from layerwise.inspect import plots
 
 HISTORY = {"epoch": [0, 1, 2, 3], "loss": [1.2, 0.8, 0.5, 0.4], "val_loss": [1.3, 0.9, 0.7, 0.65],
            "accuracy": [0.5, 0.7, 0.8, 0.85], "val_accuracy": [0.45, 0.65, 0.75, 0.8], "lr": [0.001] * 4}
@@ -58,7 +58,7 @@ def test_plots_leave_matplotlib_global_state_alone(tmp_path):
     backend = matplotlib.get_backend()
     plots.training_curves(HISTORY, tmp_path / "curves.png")
     assert matplotlib.get_backend() == backend
-    code = ("import sys, layerwise.plots as p; p.confusion_matrix([[1, 0], [0, 1]], [0, 1], sys.argv[1]); "
+    code = ("import sys, layerwise.inspect.plots as p; p.confusion_matrix([[1, 0], [0, 1]], [0, 1], sys.argv[1]); "
             "print('matplotlib.pyplot' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "c.png")], capture_output=True, text=True,
                             check=True)

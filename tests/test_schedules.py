@@ -8,7 +8,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from layerwise.errors import ConfigError
-from layerwise.schedules import (
+from layerwise.optim.schedules import (
     Constant,
     CosineAnnealing,
     ReduceOnPlateau,

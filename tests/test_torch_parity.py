@@ -8,7 +8,7 @@ from test_activations import TORCH
 from test_losses import torch_loss
 
 import layerwise as lw
-from layerwise.activations import ACTIVATIONS
+from layerwise.ops.activations import ACTIVATIONS
 
 OUTPUTS = {
     "cross_entropy": ["softmax"],

@@ -7,8 +7,8 @@ from sklearn.datasets import load_digits
 from sklearn.utils.class_weight import compute_sample_weight
 
 import layerwise as lw
-from layerwise.callbacks import Callback, EarlyStopping
 from layerwise.errors import ConfigError, TrainingDivergedError
+from layerwise.train.callbacks import Callback, EarlyStopping
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_a_batch_whose_weights_are_all_zero_leaves_the_parameters_alone(rng):
 
 
 def test_balanced_class_weight_matches_scikit_learn(digits):
-    from layerwise.training import _example_weights
+    from layerwise.train.loop import _example_weights
 
     X, y = digits
     y = np.where(y < 3, y, 3)
@@ -201,7 +201,7 @@ def test_progress_lines_and_silence(digits, capsys):
     classifier().fit(X, y, epochs=2, verbose=0)
     assert capsys.readouterr().err == ""
     stream = io.StringIO()
-    from layerwise.callbacks import ProgressBar
+    from layerwise.train.callbacks import ProgressBar
 
     classifier().fit(X, y, epochs=2, verbose=0, callbacks=[ProgressBar(2, 13, stream=stream)])
     lines = stream.getvalue().splitlines()
@@ -209,16 +209,16 @@ def test_progress_lines_and_silence(digits, capsys):
 
 
 def test_float32_fit_keeps_every_array_float32(digits):
-    from layerwise.training import _Trainer
+    from layerwise.train.loop import _Trainer
 
     X, y = digits
     net = classifier()
     net.fit(X.astype(np.float64), y, epochs=1, verbose=0)
     assert net.theta.dtype == np.float32 and net.dtheta.dtype == np.float32
-    from layerwise.optim import get_optimizer
+    from layerwise.optim.optimizers import get_optimizer
 
     trainer = _Trainer(net, net.check_X(X), net.check_Y(y), None, 32, True, get_optimizer("adam"), None)
-    trainer.run_epoch(0, lw.callbacks.CallbackList([]))
+    trainer.run_epoch(0, lw.train.callbacks.CallbackList([]))
     for ws in trainer.workspaces.values():
         assert all(a.dtype == np.float32 for a in ws.values())
     assert trainer.X_epoch.dtype == np.float32 and trainer.Y_epoch.dtype == np.float32
@@ -240,7 +240,7 @@ def test_bad_fit_arguments(digits, kwargs, match):
 
 
 def test_validation_split_is_stratified_for_classifiers():
-    from layerwise.training import _split
+    from layerwise.train.loop import _split
 
     y = np.array([0] * 80 + [1] * 20)
     X = np.arange(100, dtype=float)[:, None]

@@ -1,7 +1,6 @@
 """layerwise: feedforward neural networks trained by backpropagation, one equation per line."""
 
-from .activations import ACTIVATIONS
-from .callbacks import Callback, EarlyStopping
+from .engine.network import Network
 from .errors import (
     ConfigError,
     DataError,
@@ -10,19 +9,21 @@ from .errors import (
     ShapeError,
     TrainingDivergedError,
 )
-from .gradcheck import GradcheckReport, gradcheck
-from .io import load
+from .inspect.gradcheck import GradcheckReport, gradcheck
+from .io.model_file import load
 from .layers import Dense, Dropout
-from .losses import LOSSES
-from .network import Network
-from .optim import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
-from .schedules import get_schedule
-from .training import History
+from .ops.activations import ACTIVATIONS
+from .ops.losses import LOSSES
+from .optim.optimizers import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
+from .optim.schedules import get_schedule
+from .train.callbacks import Callback, EarlyStopping
+from .train.loop import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"MLPClassifier": "estimators", "MLPRegressor": "estimators", "to_onnx": "export", "to_torch": "export",
-         "from_torch": "export"}
+_LAZY = {"MLPClassifier": "interop.estimators", "MLPRegressor": "interop.estimators", "to_onnx": "interop.export",
+         "to_torch": "interop.export",
+         "from_torch": "interop.export"}
 
 
 def __getattr__(name: str):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import config as cfg
 from ..errors import ConfigError, DataError
+from . import config as cfg
 from .model import Model
 
 
@@ -56,7 +56,7 @@ class TrainingData:
 
 def load_training_data(opts: cfg.TrainOptions) -> TrainingData:
     """The data set of a run, split into training and test parts."""
-    from ..datasets import IDX_SETS, load_dataset, load_split
+    from ..data.datasets import IDX_SETS, load_dataset, load_split
 
     if opts.data in IDX_SETS:
         if opts.target is not None or opts.task == "regression":
@@ -90,7 +90,7 @@ def _class_indices(model: Model, data_classes: list, y: np.ndarray, source: str)
 def evaluation_data(model: Model, source: str | None, target: str | None, split: str) -> tuple[np.ndarray, np.ndarray,
                                                                                                   str]:
     """Features, targets (model class indices for classifiers) and a description of what was loaded."""
-    from ..datasets import IDX_SETS, load_dataset, load_split
+    from ..data.datasets import IDX_SETS, load_dataset, load_split
 
     trained = model.info.get("data", {})
     if source is None:

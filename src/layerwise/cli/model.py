@@ -88,7 +88,7 @@ def _scaler(tensors: dict, names: tuple[str, str], size: int, path) -> Scaler | 
 
 def load_model(path) -> Model:
     """Read a model file with its scalers and training information."""
-    from .. import io
+    from ..io import model_file as io
 
     saved = io.read(path)
     net = saved.network
@@ -101,7 +101,7 @@ def load_model(path) -> Model:
 
 def save_model(path, model: Model) -> None:
     """Write the network with its scalers and training information."""
-    from .. import io
+    from ..io import model_file as io
 
     tensors = {}
     for names, scaler in ((FEATURE_SCALER, model.features), (TARGET_SCALER, model.targets)):
@@ -118,8 +118,8 @@ def default_output_activation(loss: str) -> str:
 def build_network(hidden, activation: str, output_activation: str, units: int, loss: str, n_inputs: int,
                   seed: int, dtype: str = "float64", dropout: float = 0.0, l2: float = 0.0):
     """A Network of Dense layers (with Dropout after each hidden one when ``dropout`` > 0)."""
+    from ..engine.network import Network
     from ..layers import Dense, Dropout
-    from ..network import Network
 
     layers = []
     for width in hidden:

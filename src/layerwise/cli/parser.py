@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from .. import config as cfg
+from . import config as cfg
 from .console import PROG
 from .tools import cmd_diagnose, cmd_explain, cmd_export, cmd_gradcheck
 from .train import cmd_train

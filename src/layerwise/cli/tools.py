@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config as cfg
 from ..errors import ConfigError, DataError
+from . import config as cfg
 from .data import evaluation_data
 from .metrics import summary_line
 from .model import Model, build_network, default_output_activation, describe, load_model
@@ -37,7 +37,7 @@ def random_batch(net, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def cmd_gradcheck(args) -> int:
     """``layerwise gradcheck``: exit status 0 when backpropagation matches finite differences, 1 otherwise."""
-    from ..gradcheck import gradcheck
+    from ..inspect.gradcheck import gradcheck
 
     net = random_network(args)
     X, Y = random_batch(net, args.batch, args.seed)
@@ -63,7 +63,7 @@ def _explain_batch(model: Model, source: str, m: int, seed: int) -> tuple[np.nda
 
 def cmd_explain(args) -> int:
     """``layerwise explain``: the forward and backward equations with live shapes; --run adds gradient norms."""
-    from ..explain import explain, format_gradient_norms, gradient_norms
+    from ..inspect.explain import explain, format_gradient_norms, gradient_norms
 
     given = [name for name in ("hidden", "activation", "output_activation", "loss") if getattr(args, name)]
     if args.model and given:
@@ -105,7 +105,7 @@ def folded_network(model: Model):
 
 def cmd_export(args) -> int:
     """``layerwise export``: an ONNX file that takes raw features (the scalers are folded in)."""
-    from ..export import to_onnx
+    from ..interop.export import to_onnx
 
     model = load_model(args.model)
     to_onnx(folded_network(model), args.onnx)
@@ -121,7 +121,7 @@ def cmd_diagnose(args) -> int:
     """``layerwise diagnose``: the gradient-health table of a run directory, or of a fresh short training."""
     if args.run_dir is None:
         return _diagnose_fresh(args)
-    from ..diagnostics import GradientMonitor
+    from ..inspect.diagnostics import GradientMonitor
 
     run_dir = Path(args.run_dir)
     path = run_dir / "diagnostics.json" if run_dir.is_dir() else run_dir

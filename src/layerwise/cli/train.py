@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from .. import config as cfg
 from ..errors import ConfigError
+from . import config as cfg
 from .console import PROG, say
 from .data import TrainingData, load_training_data
 from .metrics import measure, summary_line
@@ -118,7 +118,7 @@ def _monitor(opts: cfg.TrainOptions, n_train: int):
     """A GradientMonitor sampling every 10th batch, or more often so that a short run gets about 50 samples."""
     if not (opts.diagnose or opts.tensorboard):
         return None
-    from ..diagnostics import GradientMonitor
+    from ..inspect.diagnostics import GradientMonitor
 
     steps = -(-n_train // opts.batch_size) * opts.epochs
     return GradientMonitor(every=max(1, min(10, steps // 50)), tensorboard_dir=opts.tensorboard, stream=sys.stderr)
@@ -136,7 +136,7 @@ class Announce:
 
 def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path):
     """Train with the options, checkpointing into the run directory; return the History and the monitor."""
-    from ..callbacks import EarlyStopping
+    from ..train.callbacks import EarlyStopping
 
     X_train = model.inputs(data.X_train, opts.data)
     y_train = data.y_train
@@ -158,7 +158,7 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
 
 def train_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, object]:
     """Train, measure on the test part and write the run directory; return the model, metrics, directory, monitor."""
-    from .. import plots
+    from ..inspect import plots
 
     if opts.resume is not None and not Path(opts.resume).is_file():
         raise ConfigError(f"the checkpoint {opts.resume} to resume from does not exist")

@@ -22,7 +22,7 @@ def cmd_evaluate(args) -> int:
     metrics = measure(model, model.inputs(X, description), y)
     metrics["data"] = description
     if metrics["task"] == "classification" and not args.no_plot:
-        from .. import plots
+        from ..inspect import plots
 
         path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
         plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
@@ -36,7 +36,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     """``layerwise predict``: predictions as CSV, labels as they were in training."""
-    from ..datasets import read_features
+    from ..data.datasets import read_features
 
     model = load_model(args.model)
     if args.proba and model.task != "classification":

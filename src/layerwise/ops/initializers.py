@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def he(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:

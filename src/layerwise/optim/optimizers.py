@@ -49,8 +49,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import fused
-from .errors import ConfigError, DataError, ModelFileError, ShapeError
+from ..errors import ConfigError, DataError, ModelFileError, ShapeError
+from . import kernels as fused
 
 TENSOR = "__tensor__"
 

@@ -28,8 +28,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .errors import ConfigError
-from .optim import _check_range
+from ..errors import ConfigError
+from .optimizers import _check_range
 
 
 class Schedule:

@@ -90,7 +90,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 KINDS = ("nan", "exploding", "vanishing", "dead_relu", "saturation", "lr_high", "lr_low", "plateau")
 """Every kind of warning, in the order they are checked."""

@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 #: IDX data type code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {

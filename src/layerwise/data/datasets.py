@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.checks import as_numeric_2d, check_finite
+from ..errors import ConfigError, DataError, ShapeError
 from . import mnist
 from .csvfile import column_index, read_csv
-from .errors import ConfigError, DataError, ShapeError
-from .validation import as_numeric_2d, check_finite
 
 TASKS = ("auto", "classification", "regression")
 EMBEDDED = ("digits", "iris", "wine", "breast_cancer", "diabetes")

@@ -59,9 +59,9 @@ import sys
 
 import numpy as np
 
-from .callbacks import Callback
+from ..errors import ConfigError, DataError
+from ..train.callbacks import Callback
 from .detectors import Detectors, Finding, Thresholds
-from .errors import ConfigError, DataError
 
 FIELDS = ("grad_norm_W", "grad_norm_b", "weight_norm", "update_ratio", "z_mean", "z_std", "a_mean", "a_std",
           "dead_fraction", "saturated_fraction", "dz_norm", "backward_gain")

@@ -12,10 +12,10 @@ A run with early stopping adds the callback's progress under
 
 from __future__ import annotations
 
-from . import io
+from ..errors import ModelFileError
+from ..io import model_file as io
+from ..optim.optimizers import flatten_state, unflatten_state
 from .callbacks import Callback
-from .errors import ModelFileError
-from .optim import flatten_state, unflatten_state
 
 PREFIX = "optimizer."
 STOPPING_PREFIX = "early_stopping."
@@ -70,7 +70,7 @@ def restore(path, net, optimizer, schedule):
     ModelFileError
         If the file is not a checkpoint or its network differs from ``net``.
     """
-    from .training import History
+    from .loop import History
 
     saved = io.read(path)
     state = saved.metadata.get("checkpoint")

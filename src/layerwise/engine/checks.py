@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError, ShapeError
+from ..errors import DataError, ShapeError
 
 
 def as_numeric_2d(X, name: str = "X", dtype=None) -> np.ndarray:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .losses import FUSED
+from ..ops.losses import FUSED
 
 SHORTCUT_REASONS = {
     ("softmax", "cross_entropy"): (

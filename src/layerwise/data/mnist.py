@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
 from .idx import read_idx
 
 #: The four files of each data set: training images and labels, test images and labels.

@@ -39,8 +39,8 @@ import numpy as np
 import safetensors.numpy
 from safetensors import SafetensorError
 
-from .errors import ConfigError, DataError, LayerwiseError, ModelFileError
-from .network import Network
+from ..engine.network import Network
+from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 
 FORMAT = "layerwise"
 FORMAT_VERSION = 1
@@ -107,7 +107,7 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     ModelFileError
         If the file cannot be written (missing directory, permissions, disk full).
     """
-    from . import __version__
+    from .. import __version__
 
     path = _as_path(path)
     if not isinstance(net, Network):

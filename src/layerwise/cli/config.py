@@ -24,11 +24,11 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .activations import ACTIVATIONS
-from .errors import ConfigError
-from .losses import LOSSES
-from .optim import ALIASES, OPTIMIZERS
-from .schedules import SCHEDULES
+from ..errors import ConfigError
+from ..ops.activations import ACTIVATIONS
+from ..ops.losses import LOSSES
+from ..optim.optimizers import ALIASES, OPTIMIZERS
+from ..optim.schedules import SCHEDULES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -65,12 +65,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .activations import ACTIVATIONS
-from .callbacks import Callback
-from .errors import ConfigError, DataError, ShapeError, TrainingDivergedError
-from .layers import Dense, Dropout
-from .network import Network
-from .optim import SGD, Adam
+from ..engine.network import Network
+from ..errors import ConfigError, DataError, ShapeError, TrainingDivergedError
+from ..layers import Dense, Dropout
+from ..ops.activations import ACTIVATIONS
+from ..optim.optimizers import SGD, Adam
+from ..train.callbacks import Callback
 
 SOLVERS = ("adam", "sgd", "lbfgs")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")

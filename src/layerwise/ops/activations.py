@@ -25,7 +25,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class Activation:

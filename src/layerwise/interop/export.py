@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .activations import ELU, Activation, LeakyReLU, get_activation
-from .errors import ConfigError, LayerwiseError, ShapeError
-from .io import write_atomically
-from .layers import Dense, Dropout
-from .network import Network
-from .validation import check_finite
+from ..engine.checks import check_finite
+from ..engine.network import Network
+from ..errors import ConfigError, LayerwiseError, ShapeError
+from ..io.model_file import write_atomically
+from ..layers import Dense, Dropout
+from ..ops.activations import ELU, Activation, LeakyReLU, get_activation
 
 __all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
 
@@ -240,7 +240,7 @@ def _onnx_activation(graph: _GraphBuilder, activation: Activation, z: str, out: 
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class Callback:

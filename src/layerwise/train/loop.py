@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ConfigError, DataError, TrainingDivergedError
+from ..optim.optimizers import clip_grad_norm, get_optimizer
+from ..optim.schedules import Constant, get_schedule
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
-from .errors import ConfigError, DataError, TrainingDivergedError
-from .optim import clip_grad_norm, get_optimizer
-from .schedules import Constant, get_schedule
 
 
 @dataclass
@@ -98,7 +98,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
             monitor="val_loss" if X_val is not None else "loss")
         callback_list.append(stopper)
     if diagnostics:
-        from .diagnostics import GradientMonitor
+        from ..inspect.diagnostics import GradientMonitor
 
         history.diagnostics = diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor()
         callback_list.append(history.diagnostics)

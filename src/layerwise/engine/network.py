@@ -23,10 +23,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError, DataError, ShapeError
-from .layers import Dense, Dropout, layer_from_config
-from .losses import CLASSIFICATION_LOSSES, FUSED, get_loss
-from .validation import as_numeric_2d, check_finite
+from ..errors import ConfigError, DataError, ShapeError
+from ..layers import Dense, Dropout, layer_from_config
+from ..ops.losses import CLASSIFICATION_LOSSES, FUSED, get_loss
+from .checks import as_numeric_2d, check_finite
 
 DTYPES = ("float32", "float64")
 
@@ -474,13 +474,13 @@ class Network:
         -------
         History
         """
-        from .training import fit
+        from ..train.loop import fit
 
         return fit(self, X, Y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, **options)
 
     def save(self, path) -> None:
         """Save to a safetensors model file atomically; see :func:`layerwise.io.save`."""
-        from .io import save
+        from ..io.model_file import save
 
         save(self, path)
 

@@ -1,4 +1,4 @@
-"""Layers: ``Dense`` (the seed's layer) and ``Dropout``.
+"""``Dense``: the seed's fully connected layer.
 
 A ``Dense`` layer computes, for a batch ``A_prev`` of shape ``(m, n_{l-1})``::
 
@@ -17,9 +17,9 @@ import numbers
 
 import numpy as np
 
-from .activations import RELU_FAMILY, Activation, get_activation
-from .errors import ConfigError
-from .initializers import get_initializer
+from ..errors import ConfigError
+from ..ops.activations import RELU_FAMILY, Activation, get_activation
+from ..ops.initializers import get_initializer
 
 
 class Dense:
@@ -103,47 +103,3 @@ class Dense:
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r})"
-
-
-class Dropout:
-    """Inverted dropout on the output of the preceding layer (or on the input).
-
-    In training each unit is kept with probability ``1 - rate`` and the kept
-    units are scaled by ``1 / (1 - rate)``, so that nothing changes at
-    prediction time, when dropout is off.
-
-    Parameters
-    ----------
-    rate : float
-        Fraction of units dropped, in ``[0, 1)``.
-    """
-
-    def __init__(self, rate: float):
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ConfigError(f"Dropout rate must be a number in [0, 1), received {rate!r}")
-        self.rate = float(rate)
-
-    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype,
-             out: np.ndarray | None = None) -> np.ndarray:
-        """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped (into ``out`` if given)."""
-        D = rng.random(shape, dtype=dtype, out=out)
-        np.greater_equal(D, self.rate, out=D)  # 1.0 where kept, 0.0 where dropped
-        D *= np.dtype(dtype).type(1.0 / (1.0 - self.rate))
-        return D
-
-    def get_config(self) -> dict:
-        return {"type": "Dropout", "rate": self.rate}
-
-    def __repr__(self) -> str:
-        return f"Dropout({self.rate})"
-
-
-def layer_from_config(config: dict):
-    """Rebuild a layer from :meth:`Dense.get_config` or :meth:`Dropout.get_config`."""
-    kind = config.get("type")
-    if kind == "Dense":
-        activation = get_activation(config["activation"], **config.get("activation_args", {}))
-        return Dense(config["units"], activation=activation, init=config.get("init"))
-    if kind == "Dropout":
-        return Dropout(config["rate"])
-    raise ConfigError(f"unknown layer type {kind!r}; expected 'Dense' or 'Dropout'")

@@ -1,0 +1,1 @@
+"""Inspection: the seed's reference algorithm, gradient checking, explanation and gradient diagnostics."""

@@ -1,0 +1,1 @@
+"""Interoperation: scikit-learn estimators, ONNX export and PyTorch conversion."""

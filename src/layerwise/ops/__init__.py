@@ -1,0 +1,1 @@
+"""The maths of single layers: activations, losses and initialisers, each a registry of small objects."""

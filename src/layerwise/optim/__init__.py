@@ -1,0 +1,1 @@
+"""Optimisation: optimizers over the flat parameter buffer, their compiled kernels, and schedules."""

@@ -1,0 +1,1 @@
+"""Training: the loop over epochs and batches, callbacks, history and checkpoints."""
