@@ -13,6 +13,7 @@ handful of NumPy calls however many layers there are.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..distributed import get_communicator
 from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
@@ -60,8 +62,11 @@ class History:
 def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, lr: float | None = None,
         schedule=None, validation_data=None, validation_split: float = 0.0, shuffle: bool = True,
         callbacks=None, class_weight=None, sample_weight=None, early_stopping=None, clip_norm: float | None = None,
-        l2: float | None = None, checkpoint=None, resume_from=None, diagnostics=False, verbose: int = 1) -> History:
+        l2: float | None = None, checkpoint=None, resume_from=None, diagnostics=False, distributed=None,
+        verbose: int = 1) -> History:
     """Train ``net`` by mini-batch backpropagation; see :meth:`layerwise.Network.fit`."""
+    comm = get_communicator(distributed)
+    root = comm is None or comm.root  # the rank that prints and writes files
     _check_positive_int(epochs, "epochs")
     _check_positive_int(batch_size, "batch_size")
     if l2 is not None:
@@ -103,36 +108,39 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         history.diagnostics = diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor()
         callback_list.append(history.diagnostics)
     steps = math.ceil(X.shape[0] / batch_size)
-    if verbose:
+    if verbose and root:
         callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False))
-    if checkpoint is not None:
+    if checkpoint is not None and root:
         from .checkpoint import CheckpointWriter
 
         callback_list.append(CheckpointWriter(checkpoint, opt, sched, history, stopper))
     cbs = CallbackList(callback_list)
 
-    trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm)
+    trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm, comm)
     net.stop_training = False
-    cbs.on_train_begin(net, {})
-    if stopper is not None and stopping_state is not None:
-        stopper.load_state_dict(stopping_state)
-        if stopper.stopped_epoch is not None:
-            start_epoch = epochs  # the run had stopped early: end at once, restoring the best weights
-    for epoch in range(start_epoch, epochs):
-        cbs.on_epoch_begin(net, epoch, {"lr": opt.lr})
-        began = time.perf_counter()
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-            logs = trainer.run_epoch(epoch, cbs)
-        if X_val is not None:
-            logs.update(evaluate(net, X_val, Y_val, prefix="val_"))
-        logs["lr"] = opt.lr
-        logs["time"] = time.perf_counter() - began
-        history.append(epoch, logs)
-        opt.lr = sched.step(logs.get("val_loss", logs["loss"]))
-        cbs.on_epoch_end(net, epoch, logs)
-        if net.stop_training:
-            break
-    cbs.on_train_end(net, {})
+    with contextlib.nullcontext() if comm is None else comm.training(net):
+        cbs.on_train_begin(net, {})
+        if stopper is not None and stopping_state is not None:
+            stopper.load_state_dict(stopping_state)
+            if stopper.stopped_epoch is not None:
+                start_epoch = epochs  # the run had stopped early: end at once, restoring the best weights
+        for epoch in range(start_epoch, epochs):
+            cbs.on_epoch_begin(net, epoch, {"lr": opt.lr})
+            began = time.perf_counter()
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+                logs = trainer.run_epoch(epoch, cbs)
+            if X_val is not None:
+                logs.update(evaluate(net, X_val, Y_val, prefix="val_", comm=comm))
+            logs["lr"] = opt.lr
+            logs["time"] = time.perf_counter() - began
+            history.append(epoch, logs)
+            opt.lr = sched.step(logs.get("val_loss", logs["loss"]))
+            cbs.on_epoch_end(net, epoch, logs)
+            if comm is not None:
+                net.stop_training = comm.agree(net.stop_training)  # every rank stops when rank 0 does
+            if net.stop_training:
+                break
+        cbs.on_train_end(net, {})
     return history
 
 
@@ -151,8 +159,8 @@ class _Trainer:
     first layer reads them. Batches are views into these buffers.
     """
 
-    def __init__(self, net, X, Y, weights, batch_size, shuffle, optimizer, clip_norm):
-        self.net, self.X, self.Y, self.weights = net, X, Y, weights
+    def __init__(self, net, X, Y, weights, batch_size, shuffle, optimizer, clip_norm, comm=None):
+        self.net, self.X, self.Y, self.weights, self.comm = net, X, Y, weights, comm
         self.batch_size, self.shuffle, self.optimizer, self.clip_norm = batch_size, shuffle, optimizer, clip_norm
         m = X.shape[0]
         self.labels = _labels(net, Y)
@@ -171,6 +179,7 @@ class _Trainer:
                          if shuffle and source is not None]
         self.predicted = None if self.labels is None else np.empty_like(self.labels)
         self.matches = None if self.labels is None else np.empty(self.labels.shape, dtype=bool)
+        self.owned = None if comm is None else comm.owned(m, batch_size)  # the positions this rank trains on
         self.workspaces = {}
         self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
 
@@ -184,6 +193,9 @@ class _Trainer:
         """The rows of the batch ``start:stop`` of this epoch's order, gathering the next stretch when due."""
         if not self.shuffle:
             return self.X[start:stop]
+        if self.comm is not None:  # a rank's shard of a batch: its rows alone
+            rows = self.order[start:stop]
+            return np.take(self.X, rows, axis=0, out=self.X_epoch[: rows.shape[0]], mode="clip")
         offset = start % self.stretch
         if offset == 0:
             rows = self.order[start: start + self.stretch]
@@ -198,17 +210,13 @@ class _Trainer:
             for source, target in self.gathered:
                 np.take(source, self.order, axis=0, out=target, mode="clip")
         listening = _listens_to_batches(callbacks)
-        output = f"A{net.L}"
         total_loss = 0.0
         for batch, start in enumerate(range(0, m, size)):
             stop = min(start + size, m)
-            Xb, Yb = self.inputs(start, stop), self.Y_epoch[start:stop]
-            wb = None if self.w_epoch is None else self.w_epoch[start:stop]
-            ws = self.workspace(stop - start)
-            cache = net._forward(Xb, True, ws)
-            AL = cache[output]
-            J = net._loss(AL, Yb, wb, ws["loss"])
-            grads = net._backward(cache, Yb, wb, net.dtheta, net.grad_views, ws)
+            if self.comm is None:
+                J, cache, grads = self.gradient(start, stop)
+            else:
+                J, cache, grads = self.comm.batch_gradient(net, self.gradient, start, stop, self.w_epoch)
             squared_norm = float(np.dot(net.dtheta, net.dtheta))
             if not (math.isfinite(J) and math.isfinite(squared_norm)):
                 raise TrainingDivergedError(
@@ -221,14 +229,30 @@ class _Trainer:
                 clip_grad_norm(self.grads, self.clip_norm)
             self.optimizer.step(self.params, self.grads)
             total_loss += J * (stop - start)
-            if self.predicted is not None:
-                _predict_into(AL, self.predicted[start:stop])
             if listening:
                 callbacks.on_batch_end(net, batch, {"loss": J, "size": stop - start, "cache": cache, "grads": grads})
         logs = {"loss": total_loss / m}
         if self.labels is not None:
-            logs["accuracy"] = _count_matches(self.predicted, self.labels_epoch, self.matches) / m
+            correct = _count_matches(self.predicted, self.labels_epoch, self.matches, self.owned)
+            logs["accuracy"] = (correct if self.comm is None else self.comm.sum(correct)[0]) / m
         return logs
+
+    def gradient(self, start: int, stop: int) -> tuple[float, dict, dict]:
+        """Forward, loss and backward on rows ``start:stop`` of the epoch's order: ``(J, cache, grads)``.
+
+        The gradient lands in ``net.dtheta``; the predictions of the rows in ``predicted``.
+        """
+        net = self.net
+        Xb, Yb = self.inputs(start, stop), self.Y_epoch[start:stop]
+        wb = None if self.w_epoch is None else self.w_epoch[start:stop]
+        ws = self.workspace(stop - start)
+        cache = net._forward(Xb, True, ws)
+        AL = cache[f"A{net.L}"]
+        J = net._loss(AL, Yb, wb, ws["loss"])
+        grads = net._backward(cache, Yb, wb, net.dtheta, net.grad_views, ws)
+        if self.predicted is not None:
+            _predict_into(AL, self.predicted[start:stop])
+        return J, cache, grads
 
 
 def _listens_to_batches(callbacks) -> bool:
@@ -271,16 +295,22 @@ def make_workspace(net, m: int) -> dict:
     return ws
 
 
-def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096) -> dict:
-    """Data loss (without the L2 penalty) and accuracy for classifiers, on checked arrays, in batches."""
+def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096, comm=None) -> dict:
+    """Data loss (without the L2 penalty) and accuracy for classifiers, on checked arrays, in batches.
+
+    With a communicator each rank evaluates every ``size``-th batch and the sums are combined.
+    """
     labels = _labels(net, Y)
     total, correct, m = 0.0, 0, X.shape[0]
-    for start in range(0, m, batch_size):
+    first, step = (0, batch_size) if comm is None else (comm.rank * batch_size, comm.size * batch_size)
+    for start in range(first, m, step):
         stop = min(start + batch_size, m)
         AL = net._output(X[start:stop])
         total += net.loss_fn.value(AL, Y[start:stop]) * (stop - start)
         if labels is not None:
             correct += _count_correct(net, AL, labels[start:stop])
+    if comm is not None:
+        total, correct = comm.sum(total, correct)
     logs = {prefix + "loss": total / m}
     if labels is not None:
         logs[prefix + "accuracy"] = correct / m
@@ -304,10 +334,12 @@ def _predict_into(AL: np.ndarray, predicted: np.ndarray) -> None:
         np.greater(AL, 0.5, out=predicted)
 
 
-def _count_matches(predicted: np.ndarray, labels: np.ndarray, matches: np.ndarray) -> int:
-    """Examples whose prediction equals the label (on every output, for multi-label)."""
+def _count_matches(predicted: np.ndarray, labels: np.ndarray, matches: np.ndarray,
+                   owned: np.ndarray | None = None) -> int:
+    """Examples whose prediction equals the label (on every output, for multi-label), among ``owned`` if given."""
     np.equal(predicted, labels, out=matches)
-    return int(np.count_nonzero(matches if matches.ndim == 1 else matches.all(axis=1)))
+    hits = matches if matches.ndim == 1 else matches.all(axis=1)
+    return int(np.count_nonzero(hits if owned is None else hits & owned))
 
 
 def _count_correct(net, AL: np.ndarray, labels: np.ndarray) -> int:

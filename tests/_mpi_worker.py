@@ -1,0 +1,92 @@
+"""Training runs for tests/test_distributed.py, started under ``mpiexec -n N`` (and, for reference, in-process).
+
+``python tests/_mpi_worker.py SCENARIO OUT_DIR``: every rank trains; each rank writes its final parameters
+to ``OUT_DIR/<run>-rank<r>.npy``, rank 0 also the history as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import layerwise as lw
+
+PLAIN = dict(early_stopping=None, schedule=None)  # runs that are checkpointed and resumed
+M, B = 97, 16  # 97 = 6 * 16 + 1: uneven shards, and a last batch of one example (an idle rank for N >= 2)
+
+
+def problem(dtype: str, m: int = M):
+    """A classifier with dropout on the input and a hidden layer, and the data, weights and options of its fit."""
+    rng = np.random.default_rng(7)
+    X_all = rng.standard_normal((m + 40, 6))
+    y_all = (X_all[:, 0] + 0.5 * X_all[:, 1] ** 2 + 0.3 * rng.standard_normal(m + 40) > 0.4).astype(int)
+    y_all += X_all[:, 2] > 0.8
+    X, y, X_val, y_val = X_all[:m], y_all[:m], X_all[m:], y_all[m:]
+    net = lw.Network([lw.Dropout(0.1), lw.Dense(12, activation="tanh"), lw.Dropout(0.3), lw.Dense(8),
+                      lw.Dense(3, activation="softmax")], input_dim=6, seed=3, dtype=dtype)
+    options = dict(epochs=12, batch_size=B, optimizer="adam", lr=0.005, class_weight={0: 1.0, 1: 2.0, 2: 0.5},
+                   sample_weight=rng.uniform(0.2, 2.0, m), l2=0.01, clip_norm=0.5,
+                   schedule=lw.get_schedule("plateau", patience=1, factor=0.5),
+                   validation_data=(X_val, y_val), early_stopping=lw.EarlyStopping(patience=3, min_delta=1e-3),
+                   verbose=0)
+    return net, X, y, options
+
+
+def train(dtype: str, distributed=None, **changes):
+    net, X, y, options = problem(dtype)
+    options.update(changes)
+    history = net.fit(X, y, distributed=distributed, **options)
+    return net, history
+
+
+class FailAt(lw.Callback):
+    """Fail on one rank at the end of an epoch: raise, or die at once (SIGKILL)."""
+
+    def __init__(self, rank: int, epoch: int, how: str):
+        self.rank, self.epoch, self.how = rank, epoch, how
+
+    def on_epoch_end(self, net, epoch, logs):
+        from mpi4py import MPI
+
+        if MPI.COMM_WORLD.rank == self.rank and epoch == self.epoch:
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError(f"injected failure at epoch {epoch + 1}")
+
+
+def main(scenario: str, out: Path) -> None:
+    from mpi4py import MPI
+
+    rank = MPI.COMM_WORLD.rank
+
+    def record(name, net, history=None):
+        np.save(out / f"{name}-rank{rank}.npy", net.theta)
+        if history is not None and rank == 0:
+            (out / f"{name}-history.json").write_text(json.dumps(history.to_dict()))
+
+    if scenario == "equivalence":
+        for dtype in ("float64", "float32"):
+            record(dtype, *train(dtype, "mpi"))
+        n = MPI.COMM_WORLD.size
+        plain = PLAIN
+        record("full4", *train("float64", "mpi", epochs=4, **plain))
+        train("float64", "mpi", epochs=2, checkpoint=out / f"ckpt-n{n}.safetensors", **plain)
+        record("resumed-own", *train("float64", "mpi", epochs=4, resume_from=out / f"ckpt-n{n}.safetensors", **plain))
+        record("resumed-single", *train("float64", "mpi", epochs=4, resume_from=out / "ckpt-single.safetensors",
+                                        **plain))
+        if n != 2 and (out / "ckpt-n2.safetensors").exists():
+            record("resumed-n2", *train("float64", "mpi", epochs=4, resume_from=out / "ckpt-n2.safetensors", **plain))
+    elif scenario in ("raise", "kill"):
+        train("float64", "mpi", epochs=4, checkpoint=out / "ckpt.safetensors", callbacks=[FailAt(1, 1, scenario)],
+              **PLAIN)
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
