@@ -1,0 +1,138 @@
+"""im2col / col2im, the convolution's equations and pooling, against torch.nn.functional and by hand."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tnf
+
+from layerwise.ops import convolution as cv
+from layerwise.ops import image_kernels, pooling
+
+
+def convolve(X, W, b, stride, pads, dZ):
+    """Forward and backward through the ops, each buffer allocated once as a layer would."""
+    m, C, H, Wd = X.shape
+    n_filters, _, kh, kw = W.shape
+    top, bottom, left, right = pads
+    OH, OW = cv.output_size(H, kh, stride, top, bottom), cv.output_size(Wd, kw, stride, left, right)
+    X_pad = np.zeros((m, C, H + top + bottom, Wd + left + right), X.dtype)
+    cols = np.empty((m, C * kh * kw, OH * OW), X.dtype)
+    cv.im2col(cv.pad_into(X, pads, X_pad), kh, kw, stride, out=cols)
+    Z = cv.conv_forward(cols, W.reshape(n_filters, -1), b, out=np.empty((m, n_filters, OH * OW), X.dtype))
+    dW, db = np.empty((n_filters, C * kh * kw), X.dtype), np.empty(n_filters, X.dtype)
+    dcols = cv.conv_backward(dZ.reshape(m, n_filters, -1), cols, W.reshape(n_filters, -1), dW, db,
+                             np.empty((m, n_filters, C * kh * kw), X.dtype), np.empty_like(cols))
+    dX_pad = cv.col2im(dcols, kh, kw, stride, out=np.empty_like(X_pad))
+    dX = dX_pad[:, :, top:top + H, left:left + Wd]
+    return Z.reshape(m, n_filters, OH, OW), dW.reshape(W.shape), db, dX
+
+
+def test_tiny_convolution_worked_by_hand():
+    X = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # [[1 2 3] [4 5 6] [7 8 9]]
+    W = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+    Z, dW, db, dX = convolve(X, W, np.array([0.5]), 1, (0, 0, 0, 0), np.ones((1, 1, 2, 2)))
+    # Z[y, x] = sum_uv W[u, v] X[y + u, x + v] + b: 1*1 + 2*2 + 3*4 + 4*5 + 0.5 = 37.5, ...
+    np.testing.assert_array_equal(Z[0, 0], [[37.5, 47.5], [67.5, 77.5]])
+    # dW[u, v] = (1/m) sum_yx dZ[y, x] X[y + u, x + v]: the sum of the window at offset (u, v)
+    np.testing.assert_array_equal(dW[0, 0], [[12, 16], [24, 28]])
+    np.testing.assert_array_equal(db, [4])
+    # dX[h, w] = sum of the W entries that touched X[h, w]
+    np.testing.assert_array_equal(dX[0, 0], [[1, 3, 2], [4, 10, 6], [3, 7, 4]])
+
+
+def test_same_padding_keeps_the_size_and_pads_even_kernels_after():
+    assert cv.same_padding(3) == (1, 1)
+    assert cv.same_padding(4) == (1, 2)
+    assert cv.output_size(7, 4, 1, *cv.same_padding(4)) == 7
+
+
+SWEEP = range(24)
+
+
+@pytest.mark.parametrize("case", SWEEP)
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_convolution_matches_torch_conv2d(case, dtype, rtol):
+    rng = np.random.default_rng(case)
+    k, stride = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    padding = ["zero", "one", "same"][case % 3]
+    if padding == "same":
+        stride, torch_padding = 1, "same"
+        pads = cv.same_padding(k) + cv.same_padding(k)
+    else:
+        p = 0 if padding == "zero" else 1
+        pads, torch_padding = (p, p, p, p), p
+    m, C, n_filters = int(rng.integers(1, 17)), int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    H, Wd = int(rng.integers(k, k + 9)), int(rng.integers(k, k + 9))
+    X = rng.standard_normal((m, C, H, Wd)).astype(dtype)
+    W = rng.standard_normal((n_filters, C, k, k)).astype(dtype)
+    b = rng.standard_normal(n_filters).astype(dtype)
+    x, w, bt = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (X, W, b))
+    with warnings.catch_warnings():  # torch warns that it pads even kernels for "same" by copying
+        warnings.simplefilter("ignore", UserWarning)
+        z = tnf.conv2d(x, w, bt, stride=stride, padding=torch_padding)
+    G = rng.standard_normal(tuple(z.shape))
+    (z * torch.tensor(G)).sum().backward()  # dJ/dZ = G / m per example: J = (1/m) sum_i ...
+    Z, dW, db, dX = convolve(X, W, b, stride, pads, G.astype(dtype))
+    for name, ours, ref in [("Z", Z, z.detach().numpy()), ("dW", dW * m, w.grad.numpy()),
+                            ("db", db * m, bt.grad.numpy()), ("dA_prev", dX, x.grad.numpy())]:
+        np.testing.assert_allclose(ours, ref, rtol=rtol, atol=rtol * np.abs(ref).max(), err_msg=name)
+
+
+def pool_both_ways(kind, X, size, stride, dA, compiled):
+    m, C, H, W = X.shape
+    OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
+    A = np.empty((m, C, OH, OW), X.dtype)
+    dX = np.empty_like(X)
+    if kind == "max":
+        argmax = np.empty(A.shape, pooling.offset_dtype(size * size))
+        if compiled:
+            image_kernels.max_pool_forward(X, size, size, stride, A, argmax)
+            image_kernels.max_pool_backward(dA, argmax, size, stride, dX)
+        else:
+            mask = np.empty(A.shape, bool)
+            pooling.max_pool_forward(X, (size, size), stride, A, argmax, mask)
+            pooling.max_pool_backward(dA, argmax, (size, size), stride, dX, mask, np.empty_like(dA))
+    elif compiled:
+        image_kernels.avg_pool_forward(X, size, size, stride, A)
+        image_kernels.avg_pool_backward(dA, size, size, stride, dX)
+    else:
+        pooling.avg_pool_forward(X, (size, size), stride, A)
+        pooling.avg_pool_backward(dA, (size, size), stride, dX, np.empty_like(dA))
+    return A, dX
+
+
+FORMS = [False] + ([True] if image_kernels.ENABLED else [])
+
+
+@pytest.mark.parametrize("compiled", FORMS)
+def test_max_pool_by_hand_ties_go_to_the_first_maximum_and_overlaps_add(compiled):
+    X = np.array([[1.0, 3, 3], [2, 3, 0], [0, 1, 1]]).reshape(1, 1, 3, 3)
+    A, dX = pool_both_ways("max", X, 2, 1, np.array([[1.0, 2], [3, 4]]).reshape(1, 1, 2, 2), compiled)
+    np.testing.assert_array_equal(A[0, 0], [[3, 3], [3, 3]])
+    # windows (0,0) and (0,1) both pick X[0,1]; windows (1,0) and (1,1) both pick X[1,1]
+    np.testing.assert_array_equal(dX[0, 0], [[0, 3, 0], [0, 7, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("compiled", FORMS)
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_pooling_matches_torch(case, kind, dtype, rtol, compiled):
+    rng = np.random.default_rng(100 + case)
+    size, stride = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    m, C = int(rng.integers(1, 17)), int(rng.integers(1, 9))
+    H, W = int(rng.integers(size, size + 8)), int(rng.integers(size, size + 8))
+    X = rng.standard_normal((m, C, H, W))
+    if case % 2:
+        X = np.round(X)  # many ties
+    X = X.astype(dtype)
+    x = torch.tensor(X.astype(np.float64), requires_grad=True)
+    pool = tnf.max_pool2d if kind == "max" else tnf.avg_pool2d
+    a = pool(x, size, stride)
+    G = rng.standard_normal(tuple(a.shape))
+    (a * torch.tensor(G)).sum().backward()
+    A, dX = pool_both_ways(kind, X, size, stride, G.astype(dtype), compiled)
+    np.testing.assert_allclose(A, a.detach().numpy(), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dX, x.grad.numpy(), rtol=rtol, atol=rtol * np.abs(x.grad.numpy()).max())
