@@ -86,20 +86,19 @@ def pool_both_ways(kind, X, size, stride, dA, compiled):
     A = np.empty((m, C, OH, OW), X.dtype)
     dX = np.empty_like(X)
     if kind == "max":
-        argmax = np.empty(A.shape, pooling.offset_dtype(size * size))
+        argmax = np.empty(A.shape, X.dtype)  # offsets kept in the network's dtype, as the layer does
         if compiled:
             image_kernels.max_pool_forward(X, size, size, stride, A, argmax)
             image_kernels.max_pool_backward(dA, argmax, size, stride, dX)
         else:
-            mask = np.empty(A.shape, bool)
-            pooling.max_pool_forward(X, (size, size), stride, A, argmax, mask)
-            pooling.max_pool_backward(dA, argmax, (size, size), stride, dX, mask, np.empty_like(dA))
+            pooling.max_pool_forward(X, (size, size), stride, A, argmax)
+            pooling.max_pool_backward(dA, argmax, (size, size), stride, dX)
     elif compiled:
         image_kernels.avg_pool_forward(X, size, size, stride, A)
         image_kernels.avg_pool_backward(dA, size, size, stride, dX)
     else:
         pooling.avg_pool_forward(X, (size, size), stride, A)
-        pooling.avg_pool_backward(dA, (size, size), stride, dX, np.empty_like(dA))
+        pooling.avg_pool_backward(dA, (size, size), stride, dX)
     return A, dX
 
 

@@ -44,10 +44,12 @@ def windows(X: np.ndarray, kh: int, kw: int, stride: int, OH: int, OW: int) -> n
 
 
 def pad_into(X: np.ndarray, pads: tuple[int, int, int, int], out: np.ndarray) -> np.ndarray:
-    """Copy ``X`` (m, C, H, W) into the interior of ``out``, whose border (``pads`` = top, bottom,
-    left, right) is zero and stays zero because nothing else writes there."""
-    top, _, left, _ = pads
+    """Copy ``X`` (m, C, H, W) into the interior of ``out`` and zero its border (``pads`` = top,
+    bottom, left, right); returns ``out``."""
+    top, bottom, left, right = pads
     H, W = X.shape[2:]
+    out[:, :, :top], out[:, :, top + H:] = 0, 0
+    out[:, :, :, :left], out[:, :, :, left + W:] = 0, 0
     out[:, :, top:top + H, left:left + W] = X
     return out
 

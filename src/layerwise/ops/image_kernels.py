@@ -45,7 +45,7 @@ def max_pool_backward(dA, argmax, q, stride, out):
         for c in range(C):
             for y in range(OH):
                 for x in range(OW):
-                    k = argmax[i, c, y, x]
+                    k = int(argmax[i, c, y, x])
                     out[i, c, y * stride + k // q, x * stride + k % q] += dA[i, c, y, x]
 
 
