@@ -99,3 +99,18 @@ def test_shards_cover_each_batch_once_with_sizes_differing_by_at_most_one():
             assert [lo for lo, _ in parts] == [10] + [hi for _, hi in parts[:-1]] and parts[-1][1] == 10 + m
             sizes = [hi - lo for lo, hi in parts]
             assert max(sizes) - min(sizes) <= 1
+
+
+def test_layerwise_train_under_mpiexec_writes_one_run_like_one_process(tmp_path):
+    from layerwise.cli import main
+
+    args = ["train", "--data", "digits", "--epochs", "3", "--hidden", "32", "--dropout", "0.2", "--l2", "0.001",
+            "--batch-size", "50", "--dtype", "float64"]
+    assert main([*args, "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    run = mpiexec(2, sys.executable, "-m", "layerwise", *args, "--out", tmp_path / "two", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("test accuracy") == 1 and run.stderr.count("wrote ") == 1  # rank 0 alone reports
+    files = {"model.safetensors", "checkpoint.safetensors", "history.csv", "history.json", "curves.png"}
+    assert {path.name for path in (tmp_path / "two").iterdir()} == files
+    one, two = lw.load(tmp_path / "one" / "model.safetensors"), lw.load(tmp_path / "two" / "model.safetensors")
+    assert two.dtype == np.float64 and relative_error(two.theta, one.theta) < 1e-12

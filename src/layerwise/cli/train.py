@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -35,17 +36,20 @@ def check_run_dir(out: str | None) -> None:
             return
 
 
+def default_run_dir() -> Path:
+    """``runs/<timestamp>``, with a count appended when that exists already."""
+    base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    path, count = base, 1
+    while path.exists():
+        count += 1
+        path = base.with_name(f"{base.name}-{count}")
+    return path
+
+
 @contextlib.contextmanager
 def run_directory(out: str | None):
     """Create the run directory (``runs/<timestamp>`` by default); remove it again if the run fails before writing."""
-    if out is None:
-        base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-        path, count = base, 1
-        while path.exists():
-            count += 1
-            path = base.with_name(f"{base.name}-{count}")
-    else:
-        path = Path(out)
+    path = default_run_dir() if out is None else Path(out)
     check_run_dir(out)
     created = not path.exists()
     try:
@@ -134,8 +138,11 @@ class Announce:
         say(self.message, self.quiet)
 
 
-def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path):
-    """Train with the options, checkpointing into the run directory; return the History and the monitor."""
+def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path, comm=None):
+    """Train with the options, checkpointing into the run directory; return the History and the monitor.
+
+    With a communicator (under ``mpiexec``) every rank trains its shards; only rank 0 watches and checkpoints.
+    """
     from ..train.callbacks import EarlyStopping
 
     X_train = model.inputs(data.X_train, opts.data)
@@ -146,18 +153,22 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     header = Announce(f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and "
                       f"{len(data.X_test)} test examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}",
                       opts.quiet)
-    monitor = _monitor(opts, len(X_train))
+    monitor = _monitor(opts, len(X_train)) if comm is None or comm.root else None
     history = model.net.fit(
         X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=opts.optimizer, lr=opts.lr,
         schedule=opts.schedule, validation_split=val_split,
         early_stopping=EarlyStopping(patience=opts.patience) if opts.early_stopping else None,
         clip_norm=opts.clip_norm, checkpoint=run_dir / "checkpoint.safetensors", resume_from=opts.resume,
-        diagnostics=monitor if monitor is not None else False, callbacks=[header], verbose=0 if opts.quiet else 1)
+        diagnostics=monitor if monitor is not None else False, callbacks=[header], verbose=0 if opts.quiet else 1,
+        distributed=comm)
     return history, monitor
 
 
-def train_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, object]:
-    """Train, measure on the test part and write the run directory; return the model, metrics, directory, monitor."""
+def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, object]:
+    """Train, measure on the test part and write the run directory; return the model, metrics, directory, monitor.
+
+    With a communicator, only rank 0 creates and writes the run directory (``opts.out``, the same on every rank).
+    """
     from ..inspect import plots
 
     if opts.resume is not None and not Path(opts.resume).is_file():
@@ -165,14 +176,17 @@ def train_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, object]:
     check_run_dir(opts.out)
     data = load_training_data(opts)
     model = new_model(opts, data)
-    with run_directory(opts.out) as run_dir:
+    root = comm is None or comm.root
+    with run_directory(opts.out) if root else contextlib.nullcontext(Path(opts.out)) as run_dir:
         model.path = run_dir / "model.safetensors"
-        history, monitor = fit_model(model, opts, data, run_dir)
+        history, monitor = fit_model(model, opts, data, run_dir, comm)
         tested_on = "test" if len(data.X_test) else "train"
         X, y = (data.X_test, data.y_test) if len(data.X_test) else (data.X_train, data.y_train)
         metrics = measure(model, model.inputs(X, opts.data), y)
         model.info = {"data": data.info, "options": opts.to_dict(), "test_metrics": _headline(metrics),
                       "tested_on": tested_on}
+        if not root:
+            return model, metrics, run_dir, monitor
         save_model(model.path, model)
         write_history(run_dir, history.to_dict())
         plots.training_curves(history.to_dict(), run_dir / "curves.png", title=f"{opts.data}: {describe(model.net)}")
@@ -208,8 +222,14 @@ def train_options(args, **defaults) -> cfg.TrainOptions:
 def cmd_train(args) -> int:
     """``layerwise train``: train, report the test result, write the run directory."""
     opts = train_options(args)
+    comm = _communicator()
+    if comm is not None:  # under mpiexec: one run directory, named by rank 0; the other ranks work silently
+        opts = dataclasses.replace(opts, out=comm.comm.bcast(opts.out or str(default_run_dir()), root=0),
+                                   quiet=opts.quiet or not comm.root)
     with thread_limit(opts.threads):
-        model, metrics, run_dir, monitor = train_run(opts)
+        model, metrics, run_dir, monitor = train_run(opts, comm)
+    if comm is not None and not comm.root:
+        return 0
     files = ["model.safetensors", "checkpoint.safetensors", "history.csv", "history.json", "curves.png"]
     if monitor is not None:
         files += write_diagnostics(monitor, run_dir)
@@ -220,3 +240,10 @@ def cmd_train(args) -> int:
     print(f"{part} {summary_line(metrics)}")
     say(f"wrote {run_dir}: {', '.join(files)}", opts.quiet)
     return 0
+
+
+def _communicator():
+    """The MPI communicator when started by ``mpiexec`` with several ranks, else None."""
+    from ..distributed import get_communicator, launched_under_mpi
+
+    return get_communicator("mpi") if launched_under_mpi() else None

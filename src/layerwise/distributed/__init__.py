@@ -35,6 +35,6 @@ def get_communicator(distributed):
         from .mpi import MPICommunicator
 
         return MPICommunicator()
-    if hasattr(distributed, "batch_gradient") and hasattr(distributed, "guard"):
+    if hasattr(distributed, "batch_gradient") and hasattr(distributed, "training"):
         return distributed
     raise ConfigError(f"distributed must be None or 'mpi', received {distributed!r}")
