@@ -68,3 +68,28 @@ def test_regressor_grid_search_on_dask_equals_the_sequential_search(client):
     assert_same_search(sequential, on_dask)
     assert len(tasks) > 0
     assert np.isfinite(on_dask.best_score_)
+
+
+def test_partial_fit_under_dask_ml_incremental_equals_partial_fit_block_by_block(client):
+    from dask import array as da
+    from dask_ml.wrappers import Incremental
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((960, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    dX, dy = da.from_array(X, chunks=(80, 5)), da.from_array(y, chunks=80)  # 12 blocks, each shipped to a worker
+    estimator = MLPClassifier(hidden_layer_sizes=(16,), random_state=0, batch_size=40, learning_rate_init=0.01)
+    incremental = Incremental(estimator, scoring="accuracy", shuffle_blocks=False)
+    for _ in range(3):  # three passes over the blocks
+        incremental.partial_fit(dX, dy, classes=[0, 1, 2])
+    with threadpool_limits(limits=1):
+        reference = MLPClassifier(**estimator.get_params())
+        for _ in range(3):
+            for start in range(0, 960, 80):
+                reference.partial_fit(X[start: start + 80], y[start: start + 80], classes=[0, 1, 2])
+    for mine, theirs in zip(incremental.estimator_.coefs_ + incremental.estimator_.intercepts_,
+                            reference.coefs_ + reference.intercepts_):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-14)
+    assert incremental.estimator_.t_ == reference.t_ == 3 * 960
+    np.testing.assert_array_equal(incremental.predict(dX).compute(), reference.predict(X))
+    assert incremental.score(dX, dy) > 0.8

@@ -409,13 +409,17 @@ class Network:
 
     def copy(self) -> Network:
         """An independent deep copy (parameters, generator state and all)."""
-        twin = copy.deepcopy(self)
-        if twin.built:
-            twin._views = _param_views(twin.theta, twin._widths)
-            twin.grad_views = _param_views(twin.dtheta, twin._widths)
-            for layer, (W, b) in zip(twin.dense, twin._views):
+        return copy.deepcopy(self)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling and deep copies: the layers' ``W``, ``b`` and the gradient views are views of the
+        flat buffers again (pickle stores each view as an array of its own)."""
+        self.__dict__.update(state)
+        if self.built:
+            self._views = _param_views(self.theta, self._widths)
+            self.grad_views = _param_views(self.dtheta, self._widths)
+            for layer, (W, b) in zip(self.dense, self._views):
                 layer.bind(W, b)
-        return twin
 
     def astype(self, dtype: str) -> Network:
         """A copy of the network in another dtype (the generator state is copied too)."""
