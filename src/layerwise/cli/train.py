@@ -169,8 +169,15 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
 
     With a communicator, only rank 0 creates and writes the run directory (``opts.out``, the same on every rank).
     """
+    from ..data.parquet import is_parquet_folder
     from ..inspect import plots
 
+    if is_parquet_folder(opts.data):
+        if comm is not None:
+            raise ConfigError("a Parquet folder is streamed by one process; run it without mpiexec")
+        from .stream import stream_run
+
+        return stream_run(opts)
     if opts.resume is not None and not Path(opts.resume).is_file():
         raise ConfigError(f"the checkpoint {opts.resume} to resume from does not exist")
     check_run_dir(opts.out)
