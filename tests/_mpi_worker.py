@@ -74,7 +74,7 @@ def main(scenario: str, out: Path) -> None:
             record(dtype, *train(dtype, "mpi"))
         n = MPI.COMM_WORLD.size
         plain = PLAIN
-        record("full4", *train("float64", "mpi", epochs=4, **plain))
+        record("full4", *train("float64", "mpi", epochs=4, diagnostics=True, **plain))  # rank 1 idles in 1 batch
         train("float64", "mpi", epochs=2, checkpoint=out / f"ckpt-n{n}.safetensors", **plain)
         record("resumed-own", *train("float64", "mpi", epochs=4, resume_from=out / f"ckpt-n{n}.safetensors", **plain))
         record("resumed-single", *train("float64", "mpi", epochs=4, resume_from=out / "ckpt-single.safetensors",

@@ -475,7 +475,8 @@ class Network:
             ``"mpi"``: train data-parallel on the ranks of ``mpiexec -n N``
             (every rank calls ``fit`` with the same arguments); the result
             equals one process's up to rounding. Only rank 0 prints and
-            writes the checkpoint. See :mod:`layerwise.distributed`.
+            writes the checkpoint; diagnostics watch rank 0's shards. See
+            :mod:`layerwise.distributed`.
         verbose : int, default 1
             0 silent; 1 a live bar on a terminal, a line per epoch otherwise; 2 a line per epoch.
 

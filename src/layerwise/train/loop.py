@@ -102,7 +102,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         stopper = early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping(
             monitor="val_loss" if X_val is not None else "loss")
         callback_list.append(stopper)
-    if diagnostics:
+    if diagnostics and root:  # under MPI rank 0 watches its shards (another rank's shard may be empty)
         from ..inspect.diagnostics import GradientMonitor
 
         history.diagnostics = diagnostics if isinstance(diagnostics, GradientMonitor) else GradientMonitor()
