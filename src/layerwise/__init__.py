@@ -6,6 +6,7 @@ from .errors import (
     DataError,
     LayerwiseError,
     ModelFileError,
+    ResourceError,
     ShapeError,
     TrainingDivergedError,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "LayerwiseError",
     "ModelFileError",
     "Network",
+    "ResourceError",
     "RMSProp",
     "ShapeError",
     "TrainingDivergedError",

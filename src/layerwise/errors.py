@@ -28,3 +28,7 @@ class ModelFileError(LayerwiseError, ValueError):
 
 class TrainingDivergedError(LayerwiseError, FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class ResourceError(LayerwiseError, MemoryError):
+    """A request needs more memory than the machine has available (a network or array too large)."""

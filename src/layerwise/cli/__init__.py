@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # an allocation beyond the guards' estimates (ResourceError is caught above)
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"{PROG}: error: out of memory: {_message(exc)}; use a smaller network, data set or batch, or a "
+              f"machine with more memory", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

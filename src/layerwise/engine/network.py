@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import numbers
 from types import MappingProxyType
 from typing import NamedTuple
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, ShapeError
 from ..layers import Dense, Dropout, layer_from_config
+from ..limits import require_memory
 from ..ops.losses import CLASSIFICATION_LOSSES, FUSED, get_loss
 from .checks import as_numeric_2d, check_finite
 
@@ -110,6 +112,9 @@ class Network:
         """Allocate and initialise the parameters for ``input_dim`` features."""
         if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
             raise ConfigError(f"input_dim must be a positive integer, received {input_dim!r}")
+        n_params = sum(math.prod(shape) for shape in self.parameter_shapes(input_dim).values())
+        require_memory(self.memory_needed(input_dim), f"the parameters and gradients of a network of "
+                       f"{self._describe(input_dim)} ({n_params} {self.dtype.name} values each)")
         self.input_dim = int(input_dim)
         widths = [self.input_dim] + [layer.units for layer in self.dense]
         self.theta = np.zeros(self.n_params_for(widths), dtype=self.dtype)
@@ -121,6 +126,38 @@ class Network:
             layer.initialize(self.rng)
         self.grad_views = _param_views(self.dtheta, widths)
         return self
+
+    def parameter_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
+        """The names and shapes of the parameters for ``input_dim`` input features, without allocating.
+
+        Each layer reports its own parameters and output size; every layer but
+        ``Dropout`` takes the next number ``l`` (``W<l>``, ``b<l>``).
+        """
+        shapes, width, l = {}, int(input_dim), 0
+        for layer in self.layers:
+            if not isinstance(layer, Dropout):
+                l += 1
+            shapes.update({f"{name}{l}": shape for name, shape in layer.parameter_shapes(width).items()})
+            width = layer.output_size(width)
+        return shapes
+
+    def memory_needed(self, input_dim: int) -> int:
+        """Bytes that :meth:`build` allocates for ``input_dim`` features, at its peak.
+
+        ``theta`` and ``dtheta``, plus the float64 array in which the
+        initialiser draws the largest parameter before it is copied in.
+        """
+        sizes = [math.prod(shape) for shape in self.parameter_shapes(input_dim).values()]
+        return 2 * sum(sizes) * self.dtype.itemsize + 8 * max(sizes, default=0)
+
+    def _describe(self, input_dim: int) -> str:
+        """``4 -> 16 -> 3``: the widths of the input and of each numbered layer's output."""
+        widths, width = [int(input_dim)], int(input_dim)
+        for layer in self.layers:
+            width = layer.output_size(width)
+            if not isinstance(layer, Dropout):
+                widths.append(width)
+        return " -> ".join(map(str, widths))
 
     @staticmethod
     def n_params_for(widths: list[int]) -> int:

@@ -49,6 +49,14 @@ class Dense:
         self.W: np.ndarray | None = None
         self.b: np.ndarray | None = None
 
+    def parameter_shapes(self, n_in: int) -> dict[str, tuple[int, ...]]:
+        """The shapes of ``W`` and ``b`` for ``n_in`` inputs, known before anything is allocated."""
+        return {"W": (self.units, n_in), "b": (self.units,)}
+
+    def output_size(self, n_in: int) -> int:
+        """Number of outputs for ``n_in`` inputs: ``units``."""
+        return self.units
+
     def bind(self, W: np.ndarray, b: np.ndarray) -> None:
         """Attach the parameter views ``W`` (units, n_in) and ``b`` (units,)."""
         self.W, self.b = W, b

@@ -35,6 +35,14 @@ class Dropout:
         D *= np.dtype(dtype).type(1.0 / (1.0 - self.rate))
         return D
 
+    def parameter_shapes(self, n_in: int) -> dict[str, tuple[int, ...]]:
+        """Dropout has no parameters."""
+        return {}
+
+    def output_size(self, n_in: int) -> int:
+        """Dropout keeps the width of its input."""
+        return n_in
+
     def get_config(self) -> dict:
         return {"type": "Dropout", "rate": self.rate}
 

@@ -16,7 +16,9 @@ from ..errors import ConfigError
 
 def he(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
     """He normal: standard deviation ``sqrt(2 / n_in)``."""
-    return rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
+    W = rng.standard_normal((n_out, n_in))
+    W *= np.sqrt(2.0 / n_in)  # in place: a large layer needs one float64 temporary, not two
+    return W
 
 
 def glorot(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
@@ -27,7 +29,9 @@ def glorot(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
 
 def lecun(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
     """LeCun normal: standard deviation ``sqrt(1 / n_in)``."""
-    return rng.standard_normal((n_out, n_in)) * np.sqrt(1.0 / n_in)
+    W = rng.standard_normal((n_out, n_in))
+    W *= np.sqrt(1.0 / n_in)
+    return W
 
 
 INITIALIZERS = {"he": he, "glorot": glorot, "lecun": lecun}

@@ -50,6 +50,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
+from ..limits import require_memory
 from . import kernels as fused
 
 TENSOR = "__tensor__"
@@ -172,6 +173,9 @@ class Optimizer:
         # One allocation for all of a parameter's buffers: they are walked together every step, and NumPy
         # asks the kernel for huge pages for a block this size (fewer TLB misses in a loop that also runs
         # large matrix products).
+        copies = len(self._buffers()) + (0 if fused.ENABLED else self._n_scratch())
+        require_memory(copies * p.nbytes, f"the {self.name} optimizer's state for {name!r} "
+                       f"({copies} buffers of {p.size} {p.dtype} values)")
         state = dict(zip(self._buffers(), np.zeros((len(self._buffers()), *p.shape), dtype=p.dtype)))
         for buf, array in (loaded or {}).items():
             state[buf][...] = array
