@@ -12,45 +12,59 @@ file, so any safetensors reader can open it:
       {"format": "layerwise", "format_version": 1, "library_version": "0.1.0",
        "config": <Network.get_config()>, "extra": <the caller's metadata>}
 
-Loading reads JSON and raw little-endian numbers only; nothing is ever
-unpickled or evaluated, so a model file cannot run code.
+``"tensors_sha256"`` (since 0.2.0) is the SHA-256 digest of every tensor,
+parameters and extras, as :func:`layerwise.io.safetensors_file.tensor_digest`
+computes it; a file whose tensors no longer match it is reported as corrupt.
+Files written by 0.1.0 have no digest and load unverified.
 
-Saving is atomic: the bytes go to a temporary file beside the target
-(``.<name>.<host>-<pid>.layerwise-tmp-<random>``), which is flushed, fsynced
-and moved over the target with :func:`os.replace`; the directory is then
-fsynced. A reader therefore sees the old file or the new one, never a mix. A
-save that is killed outright (power loss, ``SIGKILL``) can leave its temporary
-file behind; the next save to the same path removes temporaries of processes
-on the same host that no longer run (on POSIX systems).
+Loading reads JSON and raw little-endian numbers only; nothing is ever
+unpickled or evaluated, so a model file cannot run code. Nothing is allocated
+before it is checked: the header is read first (never the whole file), its
+tensor table is checked against the file's size, the config against the
+table (the names, shapes and dtypes each layer declares), and the memory the
+network needs against the memory available. Only then is the network built
+and each tensor's byte range read.
+
+Saving is atomic (see :mod:`layerwise.io.atomic`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
-import os
+import math
 import re
-import secrets
-import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import safetensors.numpy
-from safetensors import SafetensorError
 
 from ..engine.network import Network
 from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
+from ..limits import require_memory
+from .atomic import TEMP_MARKER, as_path, remove_stale_temporaries, write_atomically
+from .safetensors_file import (
+    Header,
+    open_model_file,
+    parse_json,
+    read_header,
+    read_tensor,
+    tensor_digest,
+    update_digest,
+)
 
 FORMAT = "layerwise"
 FORMAT_VERSION = 1
 METADATA_KEY = "layerwise"
-TEMP_MARKER = ".layerwise-tmp-"
+DIGEST_KEY = "tensors_sha256"
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "METADATA_KEY", "TEMP_MARKER", "ModelFile", "load", "read",
+           "remove_stale_temporaries", "save", "write_atomically"]
 
 _PARAMETER_NAME = re.compile(r"([Wb])([0-9]+)")
 _TENSOR_DTYPES = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
                   "float16", "float32", "float64")
-_MAX_HEADER_BYTES = 100_000_000  # the limit safetensors itself enforces
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,7 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     """
     from .. import __version__
 
-    path = _as_path(path)
+    path = as_path(path)
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, received {type(net).__name__}")
     if not net.built:
@@ -126,24 +140,17 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     extra_tensors = _check_extra_tensors(tensors)
     if metadata is not None and not isinstance(metadata, dict):
         raise ConfigError(f"metadata must be a dict, received {type(metadata).__name__}")
+    arrays = {name: np.ascontiguousarray(value) for name, value in params.items()} | extra_tensors
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
-                "config": config, "extra": metadata or {}}
+                "config": config, "extra": metadata or {}, DIGEST_KEY: tensor_digest(arrays)}
     try:
         text = json.dumps(document, default=_json_scalar)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot save: the metadata and the network's config (class labels, seed) must be "
                           f"JSON-compatible (strings, numbers, booleans, None, lists and dicts with string keys): "
                           f"{exc}") from None
-    arrays = {name: np.ascontiguousarray(value) for name, value in params.items()}
-    blob = safetensors.numpy.save({**arrays, **extra_tensors}, metadata={METADATA_KEY: text})
+    blob = safetensors.numpy.save(arrays, metadata={METADATA_KEY: text})
     write_atomically(path, blob)
-
-
-def _as_path(path) -> Path:
-    try:
-        return Path(os.fspath(path))
-    except TypeError:
-        raise ConfigError(f"path must be a str or os.PathLike, received {type(path).__name__}") from None
 
 
 def _json_scalar(value):
@@ -171,109 +178,6 @@ def _check_extra_tensors(tensors) -> dict[str, np.ndarray]:
                               f"received {array.dtype}; store text in metadata instead")
         out[name] = np.array(array, order="C", copy=not array.flags.c_contiguous)  # keeps 0-d arrays 0-d
     return out
-
-
-def write_atomically(path, data: bytes) -> None:
-    """Replace the file at ``path`` with ``data`` so that readers never see a partial file.
-
-    The data goes to a temporary file in the same directory, is flushed and
-    fsynced, and is moved over ``path`` with :func:`os.replace`; the directory
-    is fsynced afterwards. On failure the temporary file is removed.
-
-    Raises
-    ------
-    ModelFileError
-        If the directory is missing or not writable, ``path`` is a directory,
-        or writing fails.
-    """
-    path = _as_path(path)
-    directory = path.parent
-    if path.is_dir():
-        raise ModelFileError(f"cannot save to {path}: it is a directory; give a file name such as "
-                             f"{path / 'model.safetensors'}")
-    if not directory.is_dir():
-        what = "is not a directory" if directory.exists() else "does not exist"
-        raise ModelFileError(f"cannot save to {path}: the directory {directory} {what}; create it first")
-    remove_stale_temporaries(path)
-    temporary = directory / (_temporary_prefix(path) + secrets.token_hex(8))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(temporary, flags, 0o666)
-    except OSError as exc:
-        raise ModelFileError(f"cannot save to {path}: cannot create a file in {directory} "
-                             f"({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise ModelFileError(f"could not write {path}: {exc.strerror or exc}; the previous file, if any, "
-                                 f"is unchanged") from exc
-        raise
-    _fsync_directory(directory)
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40]
-
-
-def _temporary_prefix(path: Path) -> str:
-    return f".{path.name[:40]}.{_host()}-{os.getpid()}{TEMP_MARKER}"
-
-
-def remove_stale_temporaries(path) -> list[Path]:
-    """Remove temporary files that interrupted saves to ``path`` left behind; return them.
-
-    Only temporaries written by processes of this host that no longer exist
-    are removed, so concurrent saves are never disturbed. Does nothing on
-    systems other than POSIX, where a process cannot be probed safely.
-    """
-    path = _as_path(path)
-    if os.name != "posix":
-        return []
-    pattern = re.compile(re.escape(f".{path.name[:40]}.") + r"(?P<host>[A-Za-z0-9_-]{0,40})-(?P<pid>[0-9]+)"
-                         + re.escape(TEMP_MARKER) + r"[0-9a-f]+")
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return []
-    removed = []
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match and match["host"] == _host() and not _process_exists(int(match["pid"])):
-            with contextlib.suppress(OSError):  # removed meanwhile by another save: fine
-                os.unlink(path.parent / name)
-                removed.append(path.parent / name)
-    return removed
-
-
-def _process_exists(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; some file systems refuse to fsync a directory, which is harmless here."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------- load
@@ -312,86 +216,44 @@ def read(path) -> ModelFile:
     Raises
     ------
     ModelFileError
-        As for :func:`load`.
+        As for :func:`load`, and when the file is not a regular file (a
+        directory, a device, a FIFO) or its tensors do not match their digest.
+    ResourceError
+        If the network it describes would not fit in the memory available.
     """
-    path = _as_path(path)
-    data = _read_bytes(path)
-    header = _parse_header(path, data)
-    document = _parse_document(path, header)
-    try:
-        arrays = safetensors.numpy.load(data)
-    except SafetensorError as exc:
-        raise ModelFileError(f"{path} is corrupt: {exc}") from None
-    except KeyError as exc:
-        raise ModelFileError(f"{path} holds a tensor of dtype {exc} that NumPy cannot represent; a layerwise "
-                             f"model file has only bool, integer and float16/32/64 tensors") from None
-    network = _rebuild(path, document["config"], arrays)
-    extras = {name: np.array(value) for name, value in arrays.items() if not _PARAMETER_NAME.fullmatch(name)}
-    return ModelFile(network, extras, document["extra"], document["format_version"], document["library_version"])
+    path = as_path(path)
+    stream, size = open_model_file(path)
+    with stream:
+        header = read_header(path, stream, size)
+        document = _parse_document(path, header)
+        net = _network_for(path, document["config"], header)
+        recorded = document.get(DIGEST_KEY)
+        params, extras, digest = net.params, {}, hashlib.sha256() if recorded else None
+        for name in sorted(header.tensors):
+            value = read_tensor(path, stream, header, header.tensors[name])
+            if digest is not None:
+                update_digest(digest, name, value)
+            if name in params:
+                params[name][...] = value  # the parameter's copy is dropped at once
+            else:
+                extras[name] = value
+    if digest is not None and digest.hexdigest() != recorded:
+        raise ModelFileError(f"{path} is corrupt: the SHA-256 digest of its tensors is {digest.hexdigest()}, but "
+                             f"the file records {recorded}; its bytes changed after it was written (a damaged "
+                             f"disk, an incomplete copy or an edit)")
+    _check_finite(path, net)
+    return ModelFile(net, extras, document["extra"], document["format_version"], document["library_version"])
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a directory, not a model file")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from None
-
-
-def _parse_header(path: Path, data: bytes) -> dict:
-    """Check the safetensors framing and return its JSON header, naming what is wrong."""
-    size = len(data)
-    not_safetensors = f"{path} is not a layerwise model file (not in safetensors format"
-    if size == 0:
-        raise ModelFileError(f"{path} is empty (0 bytes); it was truncated or never written")
-    if size < 8:
-        raise ModelFileError(f"{path} is truncated or not a model file: {size} bytes, fewer than the 8-byte "
-                             f"header length that starts a safetensors file")
-    length = int.from_bytes(data[:8], "little")
-    if length < 2 or size > 8 and data[8:9] != b"{" or length > _MAX_HEADER_BYTES:
-        raise ModelFileError(f"{not_safetensors}: the first bytes are not a safetensors header)")
-    if size < 8 + length:
-        raise ModelFileError(f"{path} is truncated: its header announces {length} bytes but only {size - 8} "
-                             f"follow the length prefix")
-    try:
-        header = json.loads(data[8: 8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ModelFileError(f"{not_safetensors}: its header is not valid JSON)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{not_safetensors}: its header is not a JSON object)")
-    end = 0
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            _, stop = entry["data_offsets"]
-            end = max(end, int(stop))
-        except (TypeError, KeyError, ValueError):
-            raise ModelFileError(f"{path} is corrupt: the header entry of tensor {name!r} has no valid "
-                                 f"data_offsets") from None
-    available = size - 8 - length
-    if available < end:
-        raise ModelFileError(f"{path} is truncated: its tensors need {end} bytes of data but only {available} "
-                             f"are present")
-    if available > end:
-        raise ModelFileError(f"{path} is corrupt: {available - end} unexpected bytes follow the tensor data")
-    return header
-
-
-def _parse_document(path: Path, header: dict) -> dict:
+def _parse_document(path, header: Header) -> dict:
     """Return the validated layerwise JSON document from the safetensors metadata."""
-    metadata = header.get("__metadata__")
-    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
-        names = ", ".join(sorted(name for name in header if name != "__metadata__")) or "none"
+    metadata = header.metadata
+    if METADATA_KEY not in metadata:
+        names = ", ".join(sorted(header.tensors)[:20]) or "none"
         raise ModelFileError(f"{path} is a safetensors file but not a layerwise model file: its metadata has no "
                              f"{METADATA_KEY!r} entry (tensors in the file: {names})")
-    try:
-        document = json.loads(metadata[METADATA_KEY])
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path} is corrupt: its {METADATA_KEY!r} metadata is not valid JSON ({exc})") from None
+    document = parse_json(metadata[METADATA_KEY], f"{path}'s {METADATA_KEY!r} metadata",
+                          f"{path} is corrupt: its {METADATA_KEY!r} metadata is not valid JSON")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise ModelFileError(f"{path} is not a layerwise model file: its metadata format is {found!r}, "
@@ -409,44 +271,72 @@ def _parse_document(path: Path, header: dict) -> dict:
         if not isinstance(document.get(key), kind):
             raise ModelFileError(f"{path} is corrupt: its metadata entry {key!r} must be a {kind.__name__}, "
                                  f"received {type(document.get(key)).__name__}")
+    digest = document.get(DIGEST_KEY)
+    if digest is not None and not (isinstance(digest, str) and _DIGEST.fullmatch(digest)):
+        raise ModelFileError(f"{path} is corrupt: its {DIGEST_KEY!r} must be 64 lowercase hexadecimal digits, "
+                             f"received {str(digest)[:80]!r}")
     return document
 
 
-def _rebuild(path: Path, config: dict, arrays: dict[str, np.ndarray]) -> Network:
-    """Build the network from its config and copy the file's parameters into its flat buffer."""
-    if config.get("input_dim") is None:
+def _network_for(path, config: dict, header: Header) -> Network:
+    """Check the config against the tensor table and the memory available, then build the network.
+
+    The expected parameter names and shapes come from the layers themselves
+    (:meth:`Network.parameter_shapes`), so nothing of the network's size is
+    allocated before the file is known to hold it.
+    """
+    input_dim = config.get("input_dim")
+    if input_dim is None:
         raise ModelFileError(f"{path} is corrupt: its config has no input_dim, so the network cannot be built")
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise ModelFileError(f"{path} has an invalid network config: input_dim must be a positive integer, "
+                             f"received {repr(input_dim)[:80]}")
     try:
-        net = Network.from_config(config)
+        net = Network.from_config({**config, "input_dim": None})
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} has an invalid network config: {type(exc).__name__}: {exc}") from None
     problem = _classes_problem(config, net.dense[-1].units)
     if problem:
         raise ModelFileError(f"{path} has an invalid network config: {problem}")
-    expected = net.params
-    found = {name for name in arrays if _PARAMETER_NAME.fullmatch(name)}
-    layout = f"the config has {net.L} Dense layer(s), so the parameters are W1..W{net.L} and b1..b{net.L}"
-    missing = sorted(expected.keys() - found, key=_parameter_order)
+    expected = net.parameter_shapes(input_dim)
+    layout = f"the config describes a network of {net._describe(input_dim)}, with parameters {_names(expected)}"
+    missing = sorted(expected.keys() - header.tensors.keys(), key=_parameter_order)
     if missing:
-        raise ModelFileError(f"{path} is missing parameter tensor(s) {', '.join(missing)}; {layout}")
-    unexpected = sorted(found - expected.keys(), key=_parameter_order)
+        raise ModelFileError(f"{path} is missing parameter tensor(s) {_names(missing)}; {layout}")
+    unexpected = sorted((name for name in header.tensors if _PARAMETER_NAME.fullmatch(name)
+                         and name not in expected), key=_parameter_order)
     if unexpected:
-        raise ModelFileError(f"{path} has unexpected parameter tensor(s) {', '.join(unexpected)}; {layout}")
-    for name, target in expected.items():
-        value = arrays[name]
-        if value.shape != target.shape:
-            raise ModelFileError(f"{path}: {name} has shape {value.shape} in the file, the config expects "
-                                 f"{target.shape}")
-        if value.dtype != target.dtype:
-            raise ModelFileError(f"{path}: {name} is {value.dtype} in the file, the config expects {target.dtype}")
+        raise ModelFileError(f"{path} has unexpected parameter tensor(s) {_names(unexpected)}; {layout}")
+    for name, shape in expected.items():
+        entry = header.tensors[name]
+        if entry.shape != shape:
+            raise ModelFileError(f"{path}: {name} has shape {entry.shape} in the file, the config expects {shape}")
+        if entry.dtype != net.dtype:
+            raise ModelFileError(f"{path}: {name} is {entry.dtype} in the file, the config expects {net.dtype}")
+    others = sum(entry.stop - entry.start for name, entry in header.tensors.items() if name not in expected)
+    require_memory(net.memory_needed(input_dim) + others,
+                   f"loading {path} (a network of {net._describe(input_dim)} with "
+                   f"{sum(math.prod(shape) for shape in expected.values())} {net.dtype.name} parameters and their "
+                   f"gradients, plus {others} bytes of other tensors)")
+    net.build(input_dim)
+    return net
+
+
+def _names(names) -> str:
+    names = list(names)
+    return ", ".join(names) if len(names) <= 8 else ", ".join(names[:8]) + f" and {len(names) - 8} more"
+
+
+def _check_finite(path, net: Network) -> None:
+    if np.isfinite(net.theta).all():
+        return
+    for name, value in net.params.items():
         bad = int((~np.isfinite(value)).sum())
         if bad:
             raise ModelFileError(f"{path}: {name} contains {bad} NaN or infinite value(s); the file is corrupt "
                                  f"or was written from a diverged network")
-        target[...] = value
-    return net
 
 
 def _parameter_order(name: str) -> tuple[bool, int]:
