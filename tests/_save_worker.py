@@ -4,12 +4,13 @@ Run as ``python _save_worker.py PATH``. Importing layerwise and building the
 32 MB network takes most of a second, so this process does that once and then
 serves stdin: for each line it forks a saver and waits until the saver has
 died (the test kills it with SIGKILL), then prints ``reaped``. The saver
-prints ``ready <pid>`` after its first complete save and keeps saving,
-alternating two weight sets, until it is killed.
+prints ``ready <pid> <seconds>`` after its first complete save (how long that
+save took) and keeps saving, alternating two weight sets, until it is killed.
 """
 
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -32,12 +33,12 @@ def weight_sets(n_params: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def save_forever(net: lw.Network, sets: tuple[np.ndarray, np.ndarray], path: str) -> None:
-    count = 0
+    count, began = 0, time.perf_counter()
     while True:
         net.theta[...] = sets[count % 2]
         save(net, path)
         if count == 0:
-            print(f"ready {os.getpid()}", flush=True)
+            print(f"ready {os.getpid()} {time.perf_counter() - began:.6f}", flush=True)
         count += 1
 
 

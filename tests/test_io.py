@@ -510,9 +510,10 @@ def test_killed_saves_never_leave_a_broken_file(tmp_path):
         for kill in range(25):
             server.stdin.write(b"save\n")
             server.stdin.flush()
-            saver = int(_readline(server, "ready ").split()[1])
-            if kill % 2:  # at a random moment
-                time.sleep(rng.uniform(0.0, 0.25))
+            _, saver, took = _readline(server, "ready ").split()
+            saver = int(saver)
+            if kill % 2:  # at a random moment within the next few saves, however long a save takes here
+                time.sleep(rng.uniform(0.0, 3 * float(took)))
             else:  # soon after a save has created its temporary file
                 _wait_for_temporary(tmp_path)
                 time.sleep(rng.uniform(0.0, 0.01))
