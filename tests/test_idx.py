@@ -141,7 +141,7 @@ def test_unknown_type_code_is_rejected(tmp_path):
 
 
 def test_missing_file_is_a_data_error(tmp_path):
-    with pytest.raises(DataError, match="cannot read IDX file"):
+    with pytest.raises(DataError, match=r"IDX file .*nope\.idx does not exist"):
         read_idx(tmp_path / "nope.idx")
 
 

@@ -39,6 +39,7 @@ from ..engine.checks import as_numeric_2d, check_finite
 from ..errors import ConfigError, DataError, ShapeError
 from . import mnist
 from .csvfile import column_index, read_csv
+from .numpyfile import NpzArchive, read_npy
 
 TASKS = ("auto", "classification", "regression")
 EMBEDDED = ("digits", "iris", "wine", "breast_cancer", "diabetes")
@@ -269,19 +270,18 @@ def load_npz(path, *, task: str = "auto") -> Dataset:
     """Load features and targets from an ``.npz`` file with arrays ``X`` and ``y``.
 
     ``x`` or ``data`` are accepted for the features, ``Y`` or ``target`` for the
-    targets. Files are read without pickle, so object arrays are refused.
+    targets. Only those two arrays are read, each after its header is checked
+    (see :mod:`layerwise.data.numpyfile`); object arrays are refused.
     """
-    arrays = _load_numpy(path)
     label = os.fspath(path)
-    if not isinstance(arrays, dict):
-        raise DataError(f"{label} holds a single array; an .npz file with arrays 'X' and 'y' was expected")
-    x_key = next((key for key in _X_KEYS if key in arrays), None)
-    y_key = next((key for key in _Y_KEYS if key in arrays), None)
-    if x_key is None or y_key is None:
-        raise DataError(f"{label} must hold arrays 'X' and 'y' (or 'x'/'data' and 'Y'/'target'); "
-                        f"found {sorted(arrays) or 'no arrays'}")
-    X = _float_features(arrays[x_key], f"{label}: {x_key}")
-    y, classes, task = encode_target(arrays[y_key], task, what=f"{label}: {y_key}")
+    with NpzArchive(path) as archive:
+        x_key = next((key for key in _X_KEYS if key in archive.names), None)
+        y_key = next((key for key in _Y_KEYS if key in archive.names), None)
+        if x_key is None or y_key is None:
+            raise DataError(f"{label} must hold arrays 'X' and 'y' (or 'x'/'data' and 'Y'/'target'); "
+                            f"found {sorted(archive.names)[:20] or 'no arrays'}")
+        X = _float_features(archive.read(x_key), f"{label}: {x_key}")
+        y, classes, task = encode_target(archive.read(y_key), task, what=f"{label}: {y_key}")
     if y.shape[0] != X.shape[0]:
         raise ShapeError(f"{label}: {x_key} has {X.shape[0]} rows but {y_key} has {y.shape[0]}")
     return Dataset(X, y, classes, None, task, Path(path).stem)
@@ -290,10 +290,10 @@ def load_npz(path, *, task: str = "auto") -> Dataset:
 def load_npy(path, *, target=None, task: str = "auto") -> Dataset:
     """Load a 2-D ``.npy`` array whose ``target`` column (default the last) holds the targets."""
     label = os.fspath(path)
-    array = _load_numpy(path)
-    if isinstance(array, dict) or array.ndim != 2 or array.shape[1] < 2:
-        shape = "an archive" if isinstance(array, dict) else f"shape {array.shape}"
-        raise ShapeError(f"{label} must hold a 2-D array with feature columns and a target column; received {shape}")
+    array = read_npy(path)
+    if array.ndim != 2 or array.shape[1] < 2:
+        raise ShapeError(f"{label} must hold a 2-D array with feature columns and a target column; received "
+                         f"shape {array.shape}")
     if array.dtype.kind not in "biufUS":
         raise DataError(f"{label} must hold numbers or text, received dtype {array.dtype}")
     if array.shape[0] == 0:
@@ -302,21 +302,6 @@ def load_npy(path, *, target=None, task: str = "auto") -> Dataset:
     X = _float_features(np.delete(array, j, axis=1), f"{label}: features")
     y, classes, task = encode_target(array[:, j], task, what=f"{label}: target column {j}")
     return Dataset(X, y, classes, None, task, Path(path).stem)
-
-
-def _load_numpy(path):
-    label = os.fspath(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                return {key: loaded[key] for key in loaded.files}
-        return loaded
-    except OSError as exc:
-        raise DataError(f"cannot read {label}: {exc.strerror or exc}") from None
-    except (ValueError, EOFError) as exc:
-        raise DataError(f"{label} is not a readable NumPy file (corrupt, or holds Python objects, which are "
-                        f"refused because reading them would need pickle): {exc}") from None
 
 
 def _float_features(array, name: str) -> np.ndarray:
@@ -373,15 +358,14 @@ def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, li
     """
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
         label, suffix = os.fspath(source), Path(source).suffix.lower()
-        if suffix in (".npy", ".npz"):
-            loaded = _load_numpy(source)
-            if suffix == ".npy" and not isinstance(loaded, dict):
-                return _float_features(loaded, label), None
-            key = next((key for key in _X_KEYS if key in loaded), None) if isinstance(loaded, dict) else None
-            if suffix == ".npy" or key is None:
-                found = sorted(loaded) if isinstance(loaded, dict) else "a single array"
-                want = "one 2-D array" if suffix == ".npy" else "an array 'X' (or 'x'/'data')"
-                raise DataError(f"{label} must hold {want}; found {found}")
-            return _float_features(loaded[key], f"{label}: {key}"), None
+        if suffix == ".npy":
+            return _float_features(read_npy(source), label), None
+        if suffix == ".npz":
+            with NpzArchive(source) as archive:
+                key = next((key for key in _X_KEYS if key in archive.names), None)
+                if key is None:
+                    raise DataError(f"{label} must hold an array 'X' (or 'x'/'data'); found "
+                                    f"{sorted(archive.names)[:20]}")
+                return _float_features(archive.read(key), f"{label}: {key}"), None
     columns = read_csv(source, with_target=False, header=header)
     return columns.X, columns.feature_names
