@@ -114,3 +114,11 @@ def test_layerwise_train_under_mpiexec_writes_one_run_like_one_process(tmp_path)
     assert {path.name for path in (tmp_path / "two").iterdir()} == files
     one, two = lw.load(tmp_path / "one" / "model.safetensors"), lw.load(tmp_path / "two" / "model.safetensors")
     assert two.dtype == np.float64 and relative_error(two.theta, one.theta) < 1e-12
+
+
+def test_under_mpiexec_the_default_run_directory_is_named_once_by_rank_0(tmp_path):
+    run = mpiexec(3, sys.executable, "-m", "layerwise", "train", "--data", "iris", "--epochs", "1", "--hidden", "4",
+                  "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()  # one directory, although the ranks may start in different seconds
+    assert (run_dir / "model.safetensors").is_file() and run.stdout.count("test accuracy") == 1
