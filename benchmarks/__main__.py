@@ -28,7 +28,7 @@ from .workloads import (
 )
 
 INFERENCE = "w3"
-ORDER = ["w1", "w2", INFERENCE, "w4", "w1-f64"]
+ORDER = ["w1", "w2", INFERENCE, "w4", "w5", "w6", "w1-f64"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 WARM_UP_BATCHES = 20
 
@@ -95,14 +95,21 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"workloads to run, from {', '.join(ORDER)} (default: all)")
     parser.add_argument("-r", "--repeats", type=int, default=5, help="timed repeats per framework (default 5)")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count(),
-                        help="threads for every framework (default: all cores)")
+                        help="threads per framework (default: all cores; fewer pins the process to as many cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("-o", "--output", type=Path,
                         help="Markdown file to update (default: benchmarks/RESULTS.md when running all workloads)")
     args = parser.parse_args(argv)
     selected = args.workloads or ORDER
     output = args.output or (RESULTS if args.workloads is None else None)
+    try:
+        import jax  # noqa: F401  (an optional peer: the bench extra installs it)
+    except ImportError:
+        RUNNERS.pop("JAX")
+        log("JAX is not installed: its rows are left out (pip install -e '.[bench]')")
 
+    if args.threads < os.cpu_count():  # before JAX sizes its thread pool from the cores it may use
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
     import sklearn.neural_network  # noqa: F401  (loaded before pinning threads)
     import torch  # noqa: F401
 
@@ -127,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report.markdown(results, info, settings)
     print(section)
     if output is not None:
-        report.write(output, section)
+        report.write(output, section, args.threads)
         log(f"wrote {output}")
 
 

@@ -6,9 +6,10 @@ equations run element by element in one loop, so each array is read once and
 written once. The arithmetic is the NumPy form's, operation for operation and
 in the parameters' dtype, so both give bit-identical parameters (tested).
 
-numba is optional (``pip install "layerwise[fast]"``). It is imported, and
-each kernel compiled, on first use; compiled code is cached on disk.
-:data:`ENABLED` is false when numba is not installed or the environment sets
+numba is a dependency, but it is imported, and each kernel compiled, only on
+first use (``import layerwise`` does not pay for it); compiled code is cached
+on disk, so the compile cost is paid once per machine. :data:`ENABLED` is
+false when numba cannot be imported or the environment sets
 ``LAYERWISE_NUMBA=0``, and the optimizers then take their NumPy form.
 """
 
