@@ -23,9 +23,15 @@ import functools
 import math
 
 import numpy as np
-from scipy import special
 
 from ..errors import ConfigError
+
+
+def _special():
+    """``scipy.special``, imported on first use: it takes longer to import than all of layerwise."""
+    from scipy import special
+
+    return special
 
 
 class Activation:
@@ -156,11 +162,11 @@ class GELU(Activation):
     name = "gelu"
 
     def forward(self, Z, out=None):
-        return np.multiply(Z, special.ndtr(Z), out=out)
+        return np.multiply(Z, _special().ndtr(Z), out=out)
 
     def derivative(self, Z, A, out=None):
         density = np.exp(-0.5 * np.square(Z)) / Z.dtype.type(math.sqrt(2 * math.pi))
-        return np.add(special.ndtr(Z), Z * density, out=out)
+        return np.add(_special().ndtr(Z), Z * density, out=out)
 
 
 class SiLU(Activation):
@@ -169,10 +175,10 @@ class SiLU(Activation):
     name = "silu"
 
     def forward(self, Z, out=None):
-        return np.multiply(Z, special.expit(Z), out=out)
+        return np.multiply(Z, _special().expit(Z), out=out)
 
     def derivative(self, Z, A, out=None):
-        s = special.expit(Z)
+        s = _special().expit(Z)
         return np.multiply(s, 1 + Z * (1 - s), out=out)
 
 
@@ -185,7 +191,7 @@ class Softplus(Activation):
         return np.logaddexp(Z.dtype.type(0), Z, out=out)
 
     def derivative(self, Z, A, out=None):
-        return special.expit(Z, out=out)
+        return _special().expit(Z, out=out)
 
 
 class Tanh(Activation):
@@ -208,7 +214,7 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def forward(self, Z, out=None):
-        return special.expit(Z, out=out)
+        return _special().expit(Z, out=out)
 
     def derivative(self, Z, A, out=None):
         """``A * (1 - A)``."""

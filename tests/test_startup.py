@@ -1,0 +1,54 @@
+"""Start-up: the light commands do not import the heavy libraries (scipy, scikit-learn, matplotlib)."""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("scipy", "sklearn", "matplotlib", "torch", "pandas", "pyarrow")
+
+PROBE = """
+import sys
+from layerwise.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:  # argparse exits after --help
+    pass
+print("LOADED", *sorted({name.split('.')[0] for name in sys.modules}))
+"""
+
+
+def loaded_after(*argv: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=120)
+    line = [line for line in result.stdout.splitlines() if line.startswith("LOADED")]
+    assert line, result.stderr
+    return set(line[-1].split()[1:])
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "iris"
+    from layerwise.cli import main
+
+    assert main(["train", "--data", "iris", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    return str(out / "model.safetensors")
+
+
+def test_import_layerwise_is_light():
+    result = subprocess.run([sys.executable, "-c", "import sys, layerwise; print(*sorted(sys.modules))"],
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert not set(HEAVY) & {name.split(".")[0] for name in result.stdout.split()}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["info", "--help"]])
+def test_help_imports_none_of_the_heavy_libraries(argv):
+    assert not set(HEAVY) & loaded_after(*argv)
+
+
+def test_info_imports_none_of_the_heavy_libraries(model_path):
+    assert not set(HEAVY) & loaded_after("info", model_path)
+
+
+def test_the_probe_sees_a_heavy_import(model_path):
+    # evaluate computes scikit-learn's metrics, so the probe must report sklearn there
+    assert "sklearn" in loaded_after("evaluate", model_path, "--no-plot")
