@@ -63,3 +63,34 @@ def test_gradcheck_leaves_the_network_untouched(rng):
     lw.gradcheck(net, rng.standard_normal((3, 5)), rng.standard_normal((3, 2)))
     np.testing.assert_array_equal(net.theta, before)
     assert net.theta.dtype == np.float32
+
+
+def readme_network():
+    return lw.Network([lw.Dense(64, activation="relu"), lw.Dense(10, activation="softmax")],
+                      loss="cross_entropy", input_dim=64, seed=0, dtype="float32")
+
+
+@pytest.mark.parametrize("scale", [1 / 16, 1.0])  # digits scaled to 0..1, and raw (0..16) as in the README
+def test_the_readme_example_passes_on_scaled_and_unscaled_digits(scale):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    report = lw.gradcheck(readme_network(), X * scale, y)
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("scale", [1 / 16, 1.0])
+def test_a_gradient_wrong_by_one_part_in_ten_thousand_is_caught_on_digits(scale, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    backward = lw.Network.backward
+
+    def slightly_wrong(self, *args, **kwargs):
+        grads = backward(self, *args, **kwargs)
+        grads["dW2"] *= 1 + 1e-4
+        return grads
+
+    monkeypatch.setattr(lw.Network, "backward", slightly_wrong)
+    report = lw.gradcheck(readme_network(), X * scale, y)
+    assert not report.ok and report.errors["W2"] > 1e-5 and report.errors["W1"] < 1e-6
