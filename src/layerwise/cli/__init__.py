@@ -35,7 +35,9 @@ def _message(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``layerwise`` command; return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 0

@@ -156,12 +156,22 @@ class TrainOptions:
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float | None = None
+    momentum: float | None = None
+    nesterov: bool = False
+    beta1: float | None = None
+    beta2: float | None = None
+    weight_decay: float | None = None
     schedule: str = "constant"
+    step_size: int | None = None
+    gamma: float | None = None
+    warmup: int | None = None
+    min_lr: float | None = None
     l2: float = 0.0
     dropout: float = 0.0
     clip_norm: float | None = None
     early_stopping: bool = False
     patience: int = 5
+    min_delta: float = 0.0
     val_split: float | None = None
     standardize: bool = True
     seed: int = 0
@@ -184,13 +194,16 @@ CHECKS = {
     "data": text, "target": text, "task": task_name, "test_split": fraction, "hidden": hidden_sizes,
     "activation": activation_name, "output_activation": activation_name, "loss": loss_name,
     "epochs": positive_int, "batch_size": positive_int, "optimizer": optimizer_name, "lr": positive_float,
-    "schedule": schedule_name, "l2": non_negative_float, "dropout": fraction, "clip_norm": positive_float,
+    "momentum": fraction, "beta1": fraction, "beta2": fraction, "weight_decay": non_negative_float,
+    "schedule": schedule_name, "step_size": positive_int, "gamma": positive_float, "warmup": non_negative_int,
+    "min_lr": non_negative_float, "min_delta": non_negative_float, "l2": non_negative_float, "dropout": fraction,
+    "clip_norm": positive_float,
     "patience": non_negative_int, "val_split": fraction, "seed": non_negative_int, "dtype": dtype_name,
     "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
 }
 """The value check of every non-boolean option (also the ``type=`` of its command-line argument)."""
 
-FLAGS = ("early_stopping", "standardize", "quiet", "diagnose")
+FLAGS = ("early_stopping", "standardize", "quiet", "diagnose", "nesterov")
 """Options that are switches: ``true`` / ``false`` in a config file."""
 
 
@@ -268,3 +281,55 @@ def resolve_train_options(cli_values: dict, config_path=None, defaults: dict | N
         if given is not None:
             values[field.name] = given
     return TrainOptions(**values)
+
+
+OPTIMIZER_OPTIONS = {"momentum": ("sgd", "momentum", "nesterov", "rmsprop"),
+                     "nesterov": ("sgd", "momentum", "nesterov"),
+                     "beta1": ("adam", "adamw"), "beta2": ("adam", "adamw"),
+                     "weight_decay": ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")}
+"""The optimizers each optimizer option applies to."""
+
+SCHEDULE_OPTIONS = {"step_size": ("step",), "gamma": ("step", "exponential", "plateau"), "warmup": ("cosine",),
+                    "min_lr": ("cosine", "plateau")}
+"""The schedules each schedule option applies to (``gamma`` is the plateau schedule's factor)."""
+
+
+def _refuse_unused(opts: TrainOptions, table: dict, chosen: str, what: str) -> None:
+    for key, names in table.items():
+        if getattr(opts, key) not in (None, False) and chosen not in names:
+            raise ConfigError(f"--{key.replace('_', '-')} applies to the {what} {', '.join(names)}; "
+                              f"this run uses --{what} {chosen}")
+
+
+def optimizer_arguments(opts: TrainOptions) -> dict:
+    """Keyword arguments of :func:`layerwise.get_optimizer` from the optimizer options given.
+
+    Raises
+    ------
+    ConfigError
+        If an option does not apply to the chosen optimizer.
+    """
+    _refuse_unused(opts, OPTIMIZER_OPTIONS, opts.optimizer, "optimizer")
+    kwargs = {key: getattr(opts, key) for key in ("lr", "momentum", "weight_decay") if getattr(opts, key) is not None}
+    if opts.nesterov:
+        kwargs["nesterov"] = True
+        kwargs.setdefault("momentum", 0.9)
+    if opts.beta1 is not None or opts.beta2 is not None:
+        kwargs["betas"] = (0.9 if opts.beta1 is None else opts.beta1, 0.999 if opts.beta2 is None else opts.beta2)
+    return kwargs
+
+
+def schedule_arguments(opts: TrainOptions) -> dict:
+    """Keyword arguments of :func:`layerwise.get_schedule` from the schedule options given.
+
+    Raises
+    ------
+    ConfigError
+        If an option does not apply to the chosen schedule.
+    """
+    _refuse_unused(opts, SCHEDULE_OPTIONS, opts.schedule, "schedule")
+    kwargs = {key: getattr(opts, key) for key in ("step_size", "gamma", "warmup", "min_lr")
+              if getattr(opts, key) is not None}
+    if opts.schedule == "plateau" and "gamma" in kwargs:
+        kwargs["factor"] = kwargs.pop("gamma")
+    return kwargs

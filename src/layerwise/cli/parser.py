@@ -31,20 +31,22 @@ def _default(key: str) -> str:
     return f" (default: {value})"
 
 
-def _add_architecture_options(parser: Parser, defaults: bool = True) -> None:
-    """--hidden, --activation, --output-activation, --loss."""
-    show = _default if defaults else (lambda key: "")
+def _add_architecture_options(parser: Parser, random_hidden: str | None = None) -> None:
+    """--hidden, --activation, --output-activation, --loss; ``random_hidden``: a random network's default widths."""
+    if random_hidden is None:
+        hidden, activation = _default("hidden"), _default("activation")
+        loss = " (default: cross_entropy for classification, mse for regression)"
+    else:
+        hidden, activation, loss = f" (default: {random_hidden})", " (default: relu)", " (default: cross_entropy)"
     group = parser.add_argument_group("network")
     group.add_argument("--hidden", type=cfg.hidden_sizes, metavar="N,N,...",
-                       help="hidden layer widths, e.g. 128,64; '' for none" + show("hidden"))
+                       help="hidden layer widths, e.g. 128,64; '' for none" + hidden)
     group.add_argument("--activation", type=cfg.activation_name, metavar="NAME",
-                       help=f"hidden activation: {', '.join(cfg.activation_name.names)}" + show("activation"))
+                       help=f"hidden activation: {', '.join(cfg.activation_name.names)}" + activation)
     group.add_argument("--output-activation", type=cfg.activation_name, metavar="NAME",
                        help="output activation (default: softmax for cross_entropy, sigmoid for "
                             "binary_cross_entropy, identity otherwise)")
-    group.add_argument("--loss", type=cfg.loss_name, metavar="NAME",
-                       help=f"{', '.join(cfg.loss_name.names)} (default: cross_entropy for classification, "
-                            "mse for regression)")
+    group.add_argument("--loss", type=cfg.loss_name, metavar="NAME", help=f"{', '.join(cfg.loss_name.names)}" + loss)
 
 
 def _add_data_options(parser: Parser, show_default: bool = True):
@@ -79,6 +81,23 @@ def _add_training_options(parser: Parser) -> None:
                        help="learning rate (default: the optimizer's, 0.001 for adam)")
     group.add_argument("--schedule", type=cfg.schedule_name, metavar="NAME",
                        help=f"learning-rate schedule: {', '.join(cfg.schedule_name.names)}" + _default("schedule"))
+    group.add_argument("--momentum", type=cfg.fraction, metavar="BETA",
+                       help="momentum of sgd and rmsprop (default: 0; 0.9 for the momentum and nesterov optimizers)")
+    group.add_argument("--nesterov", action="store_true", default=None,
+                       help="Nesterov momentum for sgd (momentum 0.9 unless --momentum is given)")
+    group.add_argument("--beta1", type=cfg.fraction, metavar="B", help="Adam's first-moment decay (default: 0.9)")
+    group.add_argument("--beta2", type=cfg.fraction, metavar="B", help="Adam's second-moment decay (default: 0.999)")
+    group.add_argument("--weight-decay", type=cfg.non_negative_float, metavar="LAMBDA",
+                       help="the optimizer's weight decay (default: 0; 0.01 for adamw)")
+    group.add_argument("--step-size", type=cfg.positive_int, metavar="N",
+                       help="step schedule: epochs between decays (default: 10)")
+    group.add_argument("--gamma", type=cfg.positive_float, metavar="G",
+                       help="step/exponential schedule: decay factor; plateau: reduction factor (default: 0.1 for "
+                            "step and plateau, 0.95 for exponential)")
+    group.add_argument("--warmup", type=cfg.non_negative_int, metavar="N",
+                       help="cosine schedule: epochs of linear warm-up (default: 0)")
+    group.add_argument("--min-lr", type=cfg.non_negative_float, metavar="RATE",
+                       help="cosine and plateau schedules: the lowest learning rate (default: 0)")
     group.add_argument("--l2", type=cfg.non_negative_float, metavar="LAMBDA", help="L2 penalty" + _default("l2"))
     group.add_argument("--dropout", type=cfg.fraction, metavar="RATE",
                        help="dropout rate after each hidden layer" + _default("dropout"))
@@ -87,6 +106,9 @@ def _add_training_options(parser: Parser) -> None:
                        help="stop when the validation loss stops improving and keep the best weights")
     group.add_argument("--patience", type=cfg.non_negative_int, metavar="N",
                        help="epochs without improvement before early stopping" + _default("patience"))
+    group.add_argument("--min-delta", type=cfg.non_negative_float, metavar="D",
+                       help="smallest decrease of the validation loss that counts as an improvement"
+                            + _default("min_delta"))
     group.add_argument("--val-split", type=cfg.fraction, metavar="F",
                        help="fraction of the training set held out for validation (default: 0.1 with "
                             "--early-stopping, else 0)")
@@ -107,7 +129,7 @@ def _add_training_options(parser: Parser) -> None:
 
 
 def _add_random_network_options(parser: Parser, hidden: str) -> None:
-    _add_architecture_options(parser, defaults=False)
+    _add_architecture_options(parser, random_hidden=hidden)
     group = parser.add_argument_group("random network")
     group.add_argument("--inputs", type=cfg.positive_int, default=4, metavar="N",
                        help="input features n_0 (default: 4)")
@@ -129,6 +151,7 @@ def build_parser() -> Parser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    parser.commands = commands.choices  # the sub-parsers by name, whose errors point at their own --help
 
     train = _command(commands, "train", "Train a network and save it with its history and curves.",
                      "  layerwise train\n  layerwise train --data iris --hidden 16 --epochs 50 --out runs/iris\n"

@@ -143,6 +143,8 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
 
     With a communicator (under ``mpiexec``) every rank trains its shards; only rank 0 watches and checkpoints.
     """
+    from ..optim.optimizers import get_optimizer
+    from ..optim.schedules import get_schedule
     from ..train.callbacks import EarlyStopping
 
     X_train = model.inputs(data.X_train, opts.data)
@@ -154,10 +156,12 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
                       f"{len(data.X_test)} test examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}",
                       opts.quiet)
     monitor = _monitor(opts, len(X_train)) if comm is None or comm.root else None
+    optimizer = get_optimizer(opts.optimizer, **cfg.optimizer_arguments(opts))
+    schedule = get_schedule(opts.schedule, **cfg.schedule_arguments(opts))
+    stopper = EarlyStopping(patience=opts.patience, min_delta=opts.min_delta) if opts.early_stopping else None
     history = model.net.fit(
-        X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=opts.optimizer, lr=opts.lr,
-        schedule=opts.schedule, validation_split=val_split,
-        early_stopping=EarlyStopping(patience=opts.patience) if opts.early_stopping else None,
+        X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=optimizer,
+        schedule=schedule, validation_split=val_split, early_stopping=stopper,
         clip_norm=opts.clip_norm, checkpoint=run_dir / "checkpoint.safetensors", resume_from=opts.resume,
         diagnostics=monitor if monitor is not None else False, callbacks=[header], verbose=0 if opts.quiet else 1,
         distributed=comm)

@@ -468,7 +468,11 @@ class Network:
         twin.classes = self.classes
         return twin
 
-    def fit(self, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", **options):
+    def fit(self, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, lr: float | None = None,
+            schedule=None, validation_data=None, validation_split: float = 0.0, shuffle: bool = True,
+            callbacks=None, class_weight=None, sample_weight=None, early_stopping=None,
+            clip_norm: float | None = None, l2: float | None = None, checkpoint=None, resume_from=None,
+            diagnostics=False, verbose: int = 1):
         """Train by mini-batch backpropagation.
 
         Parameters
@@ -523,7 +527,48 @@ class Network:
         """
         from ..train.loop import fit
 
-        return fit(self, X, Y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, **options)
+        return fit(self, X, Y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule,
+                   validation_data=validation_data, validation_split=validation_split, shuffle=shuffle,
+                   callbacks=callbacks, class_weight=class_weight, sample_weight=sample_weight,
+                   early_stopping=early_stopping, clip_norm=clip_norm, l2=l2, checkpoint=checkpoint,
+                   resume_from=resume_from, diagnostics=diagnostics, verbose=verbose)
+
+    def evaluate(self, X, Y, sample_weight=None) -> dict:
+        """The loss and metrics of the network on labelled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_0)
+        Y : array-like
+            Targets, as for :meth:`backward`.
+        sample_weight : array-like of shape (m,), optional
+            Per-example weights of the loss and of every metric.
+
+        Returns
+        -------
+        dict
+            ``loss`` (the data loss, without the L2 penalty); ``accuracy`` for
+            classifiers; ``mse``, ``mae`` and ``r2`` (averaged over the outputs,
+            as scikit-learn does) otherwise.
+        """
+        X = self.check_X(X)
+        Y = self.check_Y(Y, X.shape[0])
+        w = self.check_sample_weight(sample_weight, X.shape[0])
+        AL = self._output(X)
+        logs = {"loss": float(self.loss_fn.value(AL, Y, w))}
+        if self.loss_fn.name == "cross_entropy":
+            logs["accuracy"] = float(np.average(AL.argmax(axis=1) == Y.argmax(axis=1), weights=w))
+        elif self.loss_fn.name == "binary_cross_entropy":
+            logs["accuracy"] = float(np.average(((AL > 0.5) == (Y > 0.5)).all(axis=1), weights=w))
+        else:
+            error = AL.astype(np.float64) - Y
+            mean = np.average(Y, axis=0, weights=w)
+            total = np.average(np.square(Y - mean), axis=0, weights=w)
+            residual = np.average(np.square(error), axis=0, weights=w)
+            logs["mse"] = float(residual.mean())
+            logs["mae"] = float(np.average(np.abs(error), axis=0, weights=w).mean())
+            logs["r2"] = float(np.mean(np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), 0.0)))
+        return logs
 
     def save(self, path) -> None:
         """Save to a safetensors model file atomically; see :func:`layerwise.io.save`."""

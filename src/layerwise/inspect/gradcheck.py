@@ -16,8 +16,8 @@ for instance). The nudge of ``W[l][j, k]`` is ``epsilon / max(1, max |A[l-1][:, 
 so that no nudge moves a pre-activation by more than ``epsilon``. And an
 entry's error is measured against what the differences can resolve: their
 round-off is about ``eps_float64 * |J| / h``, and the denominator of the
-relative error is never below that round-off divided by the tolerance, so an
-entry passes exactly when ``|a - n| < max(tolerance * (|a| + |n|), round-off)``.
+relative error is never below a million times that round-off: with the
+default tolerance 1e-6, an entry passes when ``|a - n| < max(1e-6 (|a| + |n|), round-off)``.
 A gradient entry too small for the differences to see (a saturated softmax
 under a large loss) is then not counted as a failure. Everything
 runs in float64 on a copy of the network, so the check never disturbs the
@@ -48,7 +48,7 @@ class GradcheckReport:
     ok : bool
         True when every checked entry's relative error is below ``tolerance``.
     max_rel_error : float
-        Largest relative error ``|a - n| / max(|a| + |n|, round-off / tolerance, tiny)`` over all entries.
+        Largest relative error ``|a - n| / max(|a| + |n|, 1e6 * round-off, tiny)`` over all entries.
     errors : dict
         Largest relative error per parameter (``W1``, ``b1``, ...).
     checked : dict
@@ -154,7 +154,7 @@ def gradcheck(net, X, Y, sample_weight=None, *, epsilon: float = 1e-3, tolerance
             J_2h, J_h, J_minus_h, J_minus_2h = costs
             numeric = (8 * (J_h - J_minus_h) - (J_2h - J_minus_2h)) / (12 * h[i])
             resolution = ROUNDING * max(map(abs, costs)) / h[i]
-            error = abs(analytic[i] - numeric) / max(abs(analytic[i]) + abs(numeric), resolution / tolerance, tiny)
+            error = abs(analytic[i] - numeric) / max(abs(analytic[i]) + abs(numeric), 1e6 * resolution, tiny)
             worst = max(worst, float(error))
         report.errors[name], report.checked[name], report.kinks[name] = worst, count - skipped, skipped
     report.max_rel_error = max(report.errors.values())
