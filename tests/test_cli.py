@@ -109,7 +109,7 @@ def test_bare_train_command_reaches_97_percent_on_digits_and_writes_a_run(tmp_pa
 def test_history_csv_matches_history_json(iris_run):
     history = json.loads((iris_run / "history.json").read_text())
     lines = (iris_run / "history.csv").read_text().splitlines()
-    assert lines[0].split(",") == ["epoch", "loss", "accuracy", "lr", "time"]
+    assert lines[0].split(",") == ["epoch", "loss", "accuracy", "lr", "time", "best"]
     assert len(lines) == 41
     last = [float(v) for v in lines[-1].split(",")]
     assert last[0] == 40 and last[1] == pytest.approx(history["loss"][-1], rel=1e-6)

@@ -205,7 +205,7 @@ def test_progress_lines_and_silence(digits, capsys):
 
     classifier().fit(X, y, epochs=2, verbose=0, callbacks=[ProgressBar(2, 13, stream=stream)])
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch 1/2") and "accuracy" in lines[0]
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2") and "acc " in lines[0]
 
 
 def test_float32_fit_keeps_every_array_float32(digits):

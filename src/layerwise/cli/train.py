@@ -67,16 +67,22 @@ def run_directory(out: str | None):
         raise
 
 
-def write_history(run_dir: Path, history: dict) -> None:
-    """history.json (the History dict) and history.csv (one row per epoch, epochs counted from 1)."""
+def write_history(run_dir: Path, history: dict, best_epoch: int | None = None) -> None:
+    """history.json and history.csv, both numbering epochs from 1 as the progress lines do.
+
+    ``best_epoch`` (0-based, as the History counts) is recorded as ``best_epoch`` in the JSON
+    file and as a ``best`` column (1 on that epoch's row) in the CSV file.
+    """
+    document = {**history, "epoch": [epoch + 1 for epoch in history["epoch"]],
+                "best_epoch": None if best_epoch is None else best_epoch + 1}
     with open(run_dir / "history.json", "w", encoding="utf-8") as stream:
-        json.dump(history, stream, indent=1)
+        json.dump(document, stream, indent=1)
     keys = [key for key in history if key != "epoch"]
     with open(run_dir / "history.csv", "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["epoch", *keys])
+        writer.writerow(["epoch", *keys, "best"])
         for row, epoch in enumerate(history["epoch"]):
-            writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys)])
+            writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys), int(epoch == best_epoch)])
 
 
 def write_diagnostics(monitor, run_dir: Path) -> list[str]:
@@ -128,6 +134,37 @@ def _monitor(opts: cfg.TrainOptions, n_train: int):
     return GradientMonitor(every=max(1, min(10, steps // 50)), tensorboard_dir=opts.tensorboard, stream=sys.stderr)
 
 
+class OriginalUnits:
+    """A callback that reports the losses of a regression on standardised targets in the targets' own units.
+
+    Training minimises the loss of the standardised targets ``(y - mean) / scale``; for one output,
+    ``mse`` in the original units is that loss times ``scale**2`` and ``mae`` times ``scale``. The
+    callback rescales ``loss`` and ``val_loss`` in each epoch's logs before they are printed, and
+    :meth:`convert` does the same to the History (whose checkpointed copy stays as trained).
+    """
+
+    def __init__(self, factor: float):
+        self.factor = factor
+
+    @classmethod
+    def for_model(cls, model: Model):
+        """The callback for a model with a target scaler and an mse or mae loss on one output, else None."""
+        power = {"mse": 2, "mae": 1}.get(model.net.loss_fn.name)
+        if model.targets is None or power is None or model.targets.scale.size != 1:
+            return None
+        return cls(float(model.targets.scale[0]) ** power)
+
+    def on_epoch_end(self, net, epoch, logs) -> None:
+        for key in ("loss", "val_loss"):
+            if key in logs:
+                logs[key] *= self.factor
+
+    def convert(self, history) -> None:
+        for key in ("loss", "val_loss"):
+            if key in history.history:
+                history.history[key] = [value * self.factor for value in history.history[key]]
+
+
 class Announce:
     """A callback that prints a line when training begins (after a checkpoint has been restored)."""
 
@@ -159,13 +196,16 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     optimizer = get_optimizer(opts.optimizer, **cfg.optimizer_arguments(opts))
     schedule = get_schedule(opts.schedule, **cfg.schedule_arguments(opts))
     stopper = EarlyStopping(patience=opts.patience, min_delta=opts.min_delta) if opts.early_stopping else None
+    units = OriginalUnits.for_model(model)
     history = model.net.fit(
         X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=optimizer,
         schedule=schedule, validation_split=val_split, early_stopping=stopper,
         clip_norm=opts.clip_norm, checkpoint=run_dir / "checkpoint.safetensors", resume_from=opts.resume,
-        diagnostics=monitor if monitor is not None else False, callbacks=[header], verbose=0 if opts.quiet else 1,
-        distributed=comm)
-    return history, monitor
+        diagnostics=monitor if monitor is not None else False, callbacks=[header, *([units] if units else [])],
+        verbose=0 if opts.quiet else 1, distributed=comm)
+    if units is not None:
+        units.convert(history)
+    return history, monitor, stopper
 
 
 def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, object]:
@@ -190,7 +230,8 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
     root = comm is None or comm.root
     with run_directory(opts.out) if root else contextlib.nullcontext(Path(opts.out)) as run_dir:
         model.path = run_dir / "model.safetensors"
-        history, monitor = fit_model(model, opts, data, run_dir, comm)
+        history, monitor, stopper = fit_model(model, opts, data, run_dir, comm)
+        best = stopper.best_epoch if stopper is not None else None
         tested_on = "test" if len(data.X_test) else "train"
         X, y = (data.X_test, data.y_test) if len(data.X_test) else (data.X_train, data.y_train)
         metrics = measure(model, model.inputs(X, opts.data), y)
@@ -199,8 +240,9 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
         if not root:
             return model, metrics, run_dir, monitor
         save_model(model.path, model)
-        write_history(run_dir, history.to_dict())
-        plots.training_curves(history.to_dict(), run_dir / "curves.png", title=f"{opts.data}: {describe(model.net)}")
+        write_history(run_dir, history.to_dict(), best)
+        plots.training_curves(history.to_dict(), run_dir / "curves.png", title=f"{opts.data}: {describe(model.net)}",
+                              best_epoch=best)
     return model, metrics, run_dir, monitor
 
 

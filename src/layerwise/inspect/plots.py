@@ -22,7 +22,7 @@ def _save(figure: Figure, path) -> None:
     figure.savefig(os.fspath(path), format="png", dpi=DPI)
 
 
-def training_curves(history: dict, path, title: str | None = None) -> None:
+def training_curves(history: dict, path, title: str | None = None, best_epoch: int | None = None) -> None:
     """Plot the loss (and the accuracy, when recorded) per epoch, training and validation.
 
     Parameters
@@ -34,6 +34,8 @@ def training_curves(history: dict, path, title: str | None = None) -> None:
         The PNG file to write: 1000 x 400 pixels with accuracies, 500 x 400 without.
     title : str, optional
         A title above the panels.
+    best_epoch : int, optional
+        The best epoch (0-based, as in ``epoch``) of an early-stopped run: a dashed vertical line marks it.
     """
     panels = [("loss", "loss")]
     if history.get("accuracy"):
@@ -45,6 +47,9 @@ def training_curves(history: dict, path, title: str | None = None) -> None:
         axes.plot(epochs, history[key], marker="o", markersize=3, label="training")
         if history.get(f"val_{key}"):
             axes.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label="validation")
+        if best_epoch is not None:
+            axes.axvline(best_epoch + 1, color="0.4", linestyle="--", linewidth=1,
+                         label=f"best (epoch {best_epoch + 1})")
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(label)

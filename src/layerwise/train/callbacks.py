@@ -137,6 +137,21 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_theta is not None:
             net.theta[...] = self.best_theta
 
+    def summary(self, epochs_run: int) -> str | None:
+        """What happened, in one sentence, or None before any epoch improved.
+
+        ``stopped at epoch 10; best epoch 4 (val_loss 0.123); weights restored``, with epochs
+        counted from 1 as in the progress lines; ``epochs_run`` is the number of epochs trained.
+        """
+        if self.best_epoch is None:
+            return None
+        best = f"best epoch {self.best_epoch + 1} ({self.monitor} {self.best:.4g})"
+        ran = (f"stopped at epoch {self.stopped_epoch + 1}" if self.stopped_epoch is not None
+               else f"no early stop in {epochs_run} epochs")
+        restored = "weights restored" if self.restore_best_weights and self.best_theta is not None else \
+            "last weights kept"
+        return f"{ran}; {best}; {restored}"
+
     def state_dict(self) -> dict:
         """Return the progress so far, for a checkpoint.
 
@@ -180,7 +195,7 @@ class EarlyStopping(Callback):
 
 
 class ProgressBar(Callback):
-    """Report progress: a live bar per epoch on a terminal, one line per epoch otherwise.
+    """Report progress: a live bar per epoch on a terminal, then one line per epoch of at most ``width`` columns.
 
     Parameters
     ----------
@@ -191,20 +206,30 @@ class ProgressBar(Callback):
     stream : file, default sys.stderr
     live : bool, optional
         Draw a live bar; by default only when ``stream`` is a terminal.
+    stopper : EarlyStopping, optional
+        Say at the end of training where it stopped and which epoch was best.
+    width : int, default 80
+        Longest line written (the terminal's width when narrower); a longer
+        epoch line wraps before its validation metrics instead of hiding them.
     """
 
-    def __init__(self, epochs: int, steps: int, stream=None, live: bool | None = None):
+    def __init__(self, epochs: int, steps: int, stream=None, live: bool | None = None, stopper=None,
+                 width: int = 80):
         self.epochs, self.steps = epochs, steps
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
-        self.bar = None
+        self.stopper, self.width, self.bar, self.ran = stopper, width, None, 0
 
     def on_epoch_begin(self, net, epoch, logs):
         if self.live:
+            import shutil
+
             from tqdm.auto import tqdm
 
+            width = min(self.width, shutil.get_terminal_size((self.width, 24)).columns)
             self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", file=self.stream,
-                            leave=True, dynamic_ncols=True, mininterval=0.2)
+                            leave=False, ncols=width, mininterval=0.2,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {elapsed}{postfix}")
             self.running, self.seen = 0.0, 0
 
     def on_batch_end(self, net, batch, logs):
@@ -213,26 +238,44 @@ class ProgressBar(Callback):
             self.seen += 1
             self.bar.update(1)
             if self.seen % 10 == 0 or self.seen == self.steps:
-                self.bar.set_postfix(loss=f"{self.running / self.seen:.4f}", refresh=False)
+                self.bar.set_postfix_str(f"loss {self.running / self.seen:.4g}", refresh=False)
 
     def on_epoch_end(self, net, epoch, logs):
-        text = format_logs(logs)
         if self.bar is not None:
-            self.bar.set_postfix_str(text)
             self.bar.close()
             self.bar = None
-        else:
-            print(f"epoch {epoch + 1}/{self.epochs}  {text}", file=self.stream, flush=True)
+        self.ran = epoch + 1
+        print("\n".join(epoch_lines(epoch, self.epochs, logs, self.width)), file=self.stream, flush=True)
+
+    def on_train_end(self, net, logs):
+        summary = self.stopper.summary(self.ran) if self.stopper is not None else None
+        if summary:
+            print(summary, file=self.stream, flush=True)
 
 
-def format_logs(logs: dict) -> str:
-    """``loss 0.1234  val_loss 0.2345  accuracy 0.9600 ...`` for the numeric entries of ``logs``."""
-    parts = []
+SHORT = {"accuracy": "acc", "val_accuracy": "val_acc"}
+"""Abbreviations of the epoch line."""
+
+
+def epoch_lines(epoch: int, epochs: int, logs: dict, width: int = 80) -> list[str]:
+    """``epoch 3/20  loss 0.1234  acc 0.9600  val_loss 0.2345  val_acc 0.9500  lr 0.001``, wrapped at ``width``.
+
+    The time per epoch is left out (it is in the history files); a line longer
+    than ``width`` breaks before the validation metrics, then before the learning rate.
+    """
+    train, val, rest = [f"epoch {epoch + 1}/{epochs}"], [], []
     for key, value in logs.items():
-        if key == "time":
-            parts.append(f"{value:.3f}s")
-        elif key == "lr":
-            parts.append(f"lr {value:.3g}")
-        elif isinstance(value, (float, int, np.floating)):
-            parts.append(f"{key} {value:.4f}")
-    return "  ".join(parts)
+        if key == "time" or not isinstance(value, (float, int, np.floating)):
+            continue
+        text = f"lr {value:.3g}" if key == "lr" else f"{SHORT.get(key, key)} {value:.4g}"
+        (rest if key == "lr" else val if key.startswith("val_") else train).append(text)
+    lines = []
+    for group in (train, val, rest):
+        if not group:
+            continue
+        joined = "  ".join(group)
+        if lines and len(lines[-1]) + 2 + len(joined) <= width:
+            lines[-1] += "  " + joined
+        else:
+            lines.append(joined if not lines else "    " + joined)
+    return lines

@@ -109,7 +109,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         callback_list.append(history.diagnostics)
     steps = math.ceil(X.shape[0] / batch_size)
     if verbose and root:
-        callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False))
+        callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False, stopper=stopper))
     if checkpoint is not None and root:
         from .checkpoint import CheckpointWriter
 
