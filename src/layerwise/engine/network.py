@@ -472,7 +472,7 @@ class Network:
             schedule=None, validation_data=None, validation_split: float = 0.0, shuffle: bool = True,
             callbacks=None, class_weight=None, sample_weight=None, early_stopping=None,
             clip_norm: float | None = None, l2: float | None = None, checkpoint=None, resume_from=None,
-            diagnostics=False, verbose: int = 1):
+            diagnostics=False, distributed=None, verbose: int = 1):
         """Train by mini-batch backpropagation.
 
         Parameters
@@ -531,7 +531,7 @@ class Network:
                    validation_data=validation_data, validation_split=validation_split, shuffle=shuffle,
                    callbacks=callbacks, class_weight=class_weight, sample_weight=sample_weight,
                    early_stopping=early_stopping, clip_norm=clip_norm, l2=l2, checkpoint=checkpoint,
-                   resume_from=resume_from, diagnostics=diagnostics, verbose=verbose)
+                   resume_from=resume_from, diagnostics=diagnostics, distributed=distributed, verbose=verbose)
 
     def evaluate(self, X, Y, sample_weight=None) -> dict:
         """The loss and metrics of the network on labelled data.
