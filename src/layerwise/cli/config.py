@@ -152,7 +152,7 @@ class TrainOptions:
     activation: str = "relu"
     output_activation: str | None = None
     loss: str | None = None
-    epochs: int = 20
+    epochs: int = 500
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float | None = None
@@ -169,9 +169,9 @@ class TrainOptions:
     l2: float = 0.0
     dropout: float = 0.0
     clip_norm: float | None = None
-    early_stopping: bool = False
-    patience: int = 5
-    min_delta: float = 0.0
+    early_stopping: bool = True
+    patience: int = 10
+    min_delta: float = 1e-4
     val_split: float | None = None
     standardize: bool = True
     seed: int = 0

@@ -84,4 +84,18 @@ def format_metrics(metrics: dict) -> str:
             lines.append(f"{name + ' avg':<{width}} {row['precision']:>9.4f} {row['recall']:>9.4f} {row['f1']:>9.4f}")
         if "confusion_png" in metrics:
             lines.append(f"confusion matrix: {metrics['confusion_png']}")
+    if "predicted_png" in metrics:
+        lines.append(f"predicted versus true: {metrics['predicted_png']}")
     return "\n".join(lines)
+
+
+def chance_warning(metrics: dict) -> str | None:
+    """A warning when a classifier does no better than always predicting the commonest class, else None."""
+    if metrics["task"] != "classification" or not metrics["examples"]:
+        return None
+    chance = max(row["support"] for row in metrics["per_class"]) / metrics["examples"]
+    if metrics["accuracy"] > chance + 0.01:
+        return None
+    return (f"accuracy {metrics['accuracy']:.4f} is no better than always predicting the commonest class "
+            f"({chance:.4f}): the network has not learned; train longer (--epochs), change --lr or the "
+            "architecture, and see the gradient diagnostics (--diagnose)")
