@@ -58,7 +58,7 @@ def iris_run(tmp_path_factory):
     """A small iris model trained by the command, shared by the tests that only read it."""
     out = tmp_path_factory.mktemp("iris") / "run"
     assert cli.main(["train", "--data", "iris", "--hidden", "16", "--epochs", "40", "--batch-size", "16",
-                     "--out", str(out), "--quiet"]) == 0
+                     "--no-early-stopping", "--out", str(out), "--quiet"]) == 0
     return out
 
 
@@ -91,7 +91,9 @@ def test_bare_train_command_reaches_97_percent_on_digits_and_writes_a_run(tmp_pa
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"test accuracy ([0-9.]+) on 450 examples", result.stdout).group(1))
     assert accuracy >= 0.97
-    assert "epoch 20/20" in result.stderr
+    stopped = re.search(r"stopped at epoch (\d+); best epoch (\d+) \(val_loss [0-9.]+\); weights restored",
+                        result.stderr)
+    assert stopped, result.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert {p.name for p in run_dir.iterdir()} >= {"model.safetensors", "checkpoint.safetensors", "history.csv",
                                                    "history.json", "curves.png"}
@@ -102,7 +104,8 @@ def test_bare_train_command_reaches_97_percent_on_digits_and_writes_a_run(tmp_pa
     predicted = net.predict(StandardScaler().fit(X_train).transform(X_test))
     assert metrics.accuracy_score(y_test, predicted) == pytest.approx(accuracy, abs=5e-5)
     history = json.loads((run_dir / "history.json").read_text())
-    assert len(history["loss"]) == 20 and history["loss"][-1] < history["loss"][0]
+    assert len(history["loss"]) == int(stopped.group(1)) and history["best_epoch"] == int(stopped.group(2))
+    assert history["loss"][-1] < history["loss"][0]
     assert imread(run_dir / "curves.png").shape == (400, 1000, 4)
 
 
@@ -329,7 +332,7 @@ def test_explain_a_saved_model_on_real_data(iris_run, capsys):
 # ---------------------------------------------------------------- diagnose
 def test_diagnose_writes_and_rereads_the_diagnostics(tmp_path, capsys):
     status, out, _ = call(capsys, "train", "--data", "iris", "--hidden", "8,8", "--epochs", "3", "--diagnose",
-                          "--tensorboard", tmp_path / "tb", "--out", tmp_path / "run", "--quiet")
+                          "--no-early-stopping", "--tensorboard", tmp_path / "tb", "--out", tmp_path / "run", "--quiet")
     assert status == 0 and "gradient diagnostics:" in out
     document = json.loads((tmp_path / "run" / "diagnostics.json").read_text())
     assert len(document["records"]) >= 10 and len(document["layers"]) == 3

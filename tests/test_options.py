@@ -12,7 +12,7 @@ from layerwise.cli.model import build_network
 from layerwise.data.datasets import load_dataset
 
 PLAIN = ["--data", "iris", "--test-split", "0", "--no-standardize", "--hidden", "8", "--epochs", "3",
-         "--dtype", "float64", "--seed", "0", "--quiet"]
+         "--dtype", "float64", "--seed", "0", "--no-early-stopping", "--quiet"]
 
 
 def train(tmp_path, name, *options):

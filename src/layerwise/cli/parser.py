@@ -73,7 +73,8 @@ def _add_training_options(parser: Parser) -> None:
                            "the scaler is saved with the model (default: on)")
     _add_architecture_options(parser)
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=cfg.positive_int, metavar="N", help="epochs" + _default("epochs"))
+    group.add_argument("--epochs", type=cfg.positive_int, metavar="N",
+                       help="the most epochs; early stopping usually ends sooner" + _default("epochs"))
     group.add_argument("--batch-size", type=cfg.positive_int, metavar="N", help="batch size" + _default("batch_size"))
     group.add_argument("--optimizer", type=cfg.optimizer_name, metavar="NAME",
                        help=f"{', '.join(cfg.optimizer_name.names)}" + _default("optimizer"))
@@ -103,15 +104,16 @@ def _add_training_options(parser: Parser) -> None:
                        help="dropout rate after each hidden layer" + _default("dropout"))
     group.add_argument("--clip-norm", type=cfg.positive_float, metavar="NORM", help="clip the gradient norm")
     group.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
-                       help="stop when the validation loss stops improving and keep the best weights")
+                       help="stop when the validation loss has not improved by --min-delta for --patience epochs "
+                            "and keep the best weights (default: on; chosen from benchmarks/DEFAULTS.md)")
     group.add_argument("--patience", type=cfg.non_negative_int, metavar="N",
                        help="epochs without improvement before early stopping" + _default("patience"))
     group.add_argument("--min-delta", type=cfg.non_negative_float, metavar="D",
                        help="smallest decrease of the validation loss that counts as an improvement"
                             + _default("min_delta"))
     group.add_argument("--val-split", type=cfg.fraction, metavar="F",
-                       help="fraction of the training set held out for validation (default: 0.1 with "
-                            "--early-stopping, else 0)")
+                       help="fraction of the training set held out for validation (default: 0.2 with "
+                            "early stopping, else 0)")
     group.add_argument("--seed", type=cfg.non_negative_int, metavar="N",
                        help="seed of the split, the initialisation and the shuffling" + _default("seed"))
     group.add_argument("--dtype", type=cfg.dtype_name, metavar="TYPE", help="float32 or float64" + _default("dtype"))
@@ -154,7 +156,7 @@ def build_parser() -> Parser:
     parser.commands = commands.choices  # the sub-parsers by name, whose errors point at their own --help
 
     train = _command(commands, "train", "Train a network and save it with its history and curves.",
-                     "  layerwise train\n  layerwise train --data iris --hidden 16 --epochs 50 --out runs/iris\n"
+                     "  layerwise train\n  layerwise train --data iris --hidden 16 --out runs/iris\n"
                      "  layerwise train --data houses.csv --target price --task regression --early-stopping\n"
                      "  layerwise train --config experiment.toml --lr 0.01", common)
     _add_training_options(train)
@@ -165,13 +167,15 @@ def build_parser() -> Parser:
                         "  layerwise evaluate model.safetensors --data test.csv --target label --json", common)
     evaluate.add_argument("model", metavar="MODEL", help="a model.safetensors file")
     _add_data_options(evaluate, show_default=False)
-    evaluate.add_argument("--split", choices=("all", "train", "test"), default="all",
+    evaluate.add_argument("--split", choices=("all", "train", "test"), default=None,
                           help="evaluate on all of the data, or on the training or test part of the model's own "
-                               "split (same data, same seed) (default: all)")
+                               "split (same data, same seed) (default: test when the model records a held-out "
+                               "test split and no --data is given, else all)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--plot", metavar="PNG",
-                          help="confusion-matrix figure (default: confusion.png beside the model)")
-    evaluate.add_argument("--no-plot", action="store_true", help="do not draw the confusion matrix")
+                          help="confusion-matrix figure of a classifier, predicted-versus-true figure of a regression "
+                               "(default: confusion.png or predicted.png beside the model)")
+    evaluate.add_argument("--no-plot", action="store_true", help="do not draw the figure")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     predict = _command(commands, "predict", "Predict with a saved model; CSV out.",

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from . import config as cfg
 from .console import PROG, say
 from .data import TrainingData, load_training_data
-from .metrics import measure, summary_line
+from .metrics import chance_warning, measure, summary_line
 from .model import Model, Scaler, build_network, default_output_activation, describe, save_model
 
 REGRESSION_LOSSES = ("mse", "mae", "huber")
@@ -63,6 +63,8 @@ def run_directory(out: str | None):
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
+                if [entry.name for entry in path.iterdir()] == [RUN_FILE]:  # nothing trained yet
+                    (path / RUN_FILE).unlink()
                 path.rmdir()  # only when still empty
         raise
 
@@ -188,10 +190,11 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     y_train = data.y_train
     if model.targets is not None:
         y_train = model.targets.transform(y_train).reshape(y_train.shape)
-    val_split = opts.val_split if opts.val_split is not None else (0.1 if opts.early_stopping else 0.0)
-    header = Announce(f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and "
-                      f"{len(data.X_test)} test examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}",
-                      opts.quiet)
+    val_split = opts.val_split if opts.val_split is not None else (0.2 if opts.early_stopping else 0.0)
+    resumed = getattr(opts, "resume_note", None)
+    message = (f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and {len(data.X_test)} test "
+               f"examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}")
+    header = Announce(message if resumed is None else f"{resumed}\n{message}", opts.quiet)
     monitor = _monitor(opts, len(X_train)) if comm is None or comm.root else None
     optimizer = get_optimizer(opts.optimizer, **cfg.optimizer_arguments(opts))
     schedule = get_schedule(opts.schedule, **cfg.schedule_arguments(opts))
@@ -230,6 +233,9 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
     root = comm is None or comm.root
     with run_directory(opts.out) if root else contextlib.nullcontext(Path(opts.out)) as run_dir:
         model.path = run_dir / "model.safetensors"
+        if root:
+            with open(run_dir / RUN_FILE, "w", encoding="utf-8") as stream:
+                json.dump({"options": opts.to_dict(), "data": data.info}, stream, indent=1)
         history, monitor, stopper = fit_model(model, opts, data, run_dir, comm)
         best = stopper.best_epoch if stopper is not None else None
         tested_on = "test" if len(data.X_test) else "train"
@@ -250,6 +256,13 @@ def _headline(metrics: dict) -> dict:
     return {key: value for key, value in metrics.items() if key in ("examples", "accuracy", "mse", "mae", "r2")}
 
 
+def warn_at_chance(metrics: dict) -> None:
+    """Print a warning on standard error when a classifier is at chance level."""
+    warning = chance_warning(metrics)
+    if warning:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def thread_limit(threads: int | None):
     """Limit the BLAS thread pools with threadpoolctl when it is installed."""
@@ -266,10 +279,89 @@ def thread_limit(threads: int | None):
         yield
 
 
+RESUMABLE = ("epochs", "batch_size", "patience", "min_delta", "clip_norm", "out", "quiet", "diagnose", "tensorboard",
+             "threads", "resume")
+"""Options that a resumed run may change; every other one continues as the run recorded it."""
+
+RUN_FILE = "run.json"
+"""The options of a run, written into its directory before training so that --resume can continue with them."""
+
+
+def absolute_source(source: str) -> str:
+    """A data file as an absolute path; the names of bundled data sets unchanged."""
+    from ..data.datasets import EMBEDDED, IDX_SETS
+
+    return source if source in EMBEDDED or source in IDX_SETS else os.path.abspath(source)
+
+
+def recorded_options(checkpoint: str) -> dict | None:
+    """The options of the run that wrote ``checkpoint``: its run.json (or model file) beside it, else None."""
+    folder = Path(checkpoint).parent
+    try:
+        with open(folder / RUN_FILE, encoding="utf-8") as stream:
+            options = json.load(stream).get("options")
+    except (OSError, ValueError, AttributeError):
+        options = None
+        if (folder / "model.safetensors").is_file():
+            from .model import load_model
+
+            with contextlib.suppress(Exception):
+                options = load_model(folder / "model.safetensors").info.get("options")
+    if not isinstance(options, dict):
+        return None
+    known = {field.name for field in dataclasses.fields(cfg.TrainOptions)}
+    per_invocation = ("out", "quiet", "resume", "threads")
+    return {key: tuple(value) if key == "hidden" else value for key, value in options.items()
+            if key in known and key not in per_invocation}
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def resumed_options(given: dict, recorded: dict, checkpoint: str) -> cfg.TrainOptions:
+    """The recorded options of a run with the given ones over them; ``resume_note`` says what is overridden.
+
+    Raises
+    ------
+    ConfigError
+        If a given option may not change on resume (anything but :data:`RESUMABLE`) and differs.
+    """
+    overrides = []
+    for key, value in given.items():
+        before = recorded.get(key)
+        if value == before:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "lr":
+            raise ConfigError(f"{flag} cannot change when resuming: the optimizer continues from the checkpoint's "
+                              f"state and schedule (the run used {_shown(before)}); start a new run to change it")
+        if key not in RESUMABLE:
+            raise ConfigError(f"{flag} cannot change when resuming: the run used {_shown(before)}, received "
+                              f"{_shown(value)}; start a new run (without --resume) to change it")
+        if key not in ("resume", "out", "quiet"):
+            overrides.append(f"{key.replace('_', '-')} {_shown(value)} (was {_shown(before)})")
+    opts = cfg.TrainOptions(**{**recorded, **given})
+    opts.resume_note = (f"resuming {checkpoint} with the run's own options (data {opts.data}, target "
+                        f"{opts.target or 'default'}); overriding: {', '.join(overrides) or 'nothing'}")
+    return opts
+
+
 def train_options(args, **defaults) -> cfg.TrainOptions:
-    """The options of a run: the command line over the --config file over ``defaults``."""
-    values = {key: value for key, value in vars(args).items() if key not in ("config", "handler", "command")}
-    return cfg.resolve_train_options(values, args.config, defaults)
+    """The options of a run: the command line over the --config file over ``defaults``.
+
+    With ``--resume``, the options recorded by the run that wrote the checkpoint take the place of the
+    defaults; see :func:`resumed_options`.
+    """
+    known = {field.name for field in dataclasses.fields(cfg.TrainOptions)}
+    given = cfg.read_config_file(args.config) if args.config is not None else {}
+    given.update({key: value for key, value in vars(args).items() if key in known and value is not None})
+    if "data" in given:
+        given["data"] = absolute_source(given["data"])
+    recorded = recorded_options(given["resume"]) if given.get("resume") is not None else None
+    if recorded is not None:
+        return resumed_options(given, recorded, given["resume"])
+    return cfg.TrainOptions(**{**defaults, **given})
 
 
 def cmd_train(args) -> int:
@@ -283,7 +375,7 @@ def cmd_train(args) -> int:
         model, metrics, run_dir, monitor = train_run(opts, comm)
     if comm is not None and not comm.root:
         return 0
-    files = ["model.safetensors", "checkpoint.safetensors", "history.csv", "history.json", "curves.png"]
+    files = ["model.safetensors", "checkpoint.safetensors", RUN_FILE, "history.csv", "history.json", "curves.png"]
     if monitor is not None:
         files += write_diagnostics(monitor, run_dir)
         count = len(monitor.warnings)
@@ -291,6 +383,7 @@ def cmd_train(args) -> int:
               f"{' (printed above)' if count else ''}; for the per-layer table run: {PROG} diagnose {run_dir}")
     part = "test" if model.info["tested_on"] == "test" else "training (no test split)"
     print(f"{part} {summary_line(metrics)}")
+    warn_at_chance(metrics)
     say(f"wrote {run_dir}: {', '.join(files)}", opts.quiet)
     return 0
 

@@ -18,20 +18,37 @@ from .model import Model, load_model
 def cmd_evaluate(args) -> int:
     """``layerwise evaluate``: metrics of a saved model on labelled data."""
     model = load_model(args.model)
-    X, y, description = evaluation_data(model, args.data, args.target, args.split)
+    split = args.split or default_split(model, args.data)
+    X, y, description = evaluation_data(model, args.data, args.target, split)
     metrics = measure(model, model.inputs(X, description), y)
-    metrics["data"] = description
-    if metrics["task"] == "classification" and not args.no_plot:
+    metrics["data"], metrics["split"] = description, split
+    if not args.no_plot:
         from ..inspect import plots
 
-        path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
-        plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
-        metrics["confusion_png"] = str(path)
+        if metrics["task"] == "classification":
+            path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
+            plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
+            metrics["confusion_png"] = str(path)
+        else:
+            path = Path(args.plot) if args.plot else model.path.parent / "predicted.png"
+            predicted = model.outputs(model.net.predict_proba(model.inputs(X, description)).astype(np.float64))
+            plots.predicted_vs_true(y.reshape(predicted.shape), predicted, path, title=f"{description}")
+            metrics["predicted_png"] = str(path)
     if args.json:
         print(json.dumps(metrics, indent=1))
     else:
         print(format_metrics(metrics))
     return 0
+
+
+def default_split(model: Model, source: str | None) -> str:
+    """``test`` when no --data is given and the model records a held-out test split of its data, else ``all``."""
+    trained = model.info.get("data", {})
+    if source is not None or not isinstance(trained, dict):
+        return "all"
+    if trained.get("split") == "official" or (trained.get("split") == "random" and trained.get("test_split")):
+        return "test"
+    return "all"
 
 
 def cmd_predict(args) -> int:

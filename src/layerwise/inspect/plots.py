@@ -92,3 +92,31 @@ def confusion_matrix(matrix, labels, path, title: str | None = None) -> None:
     if title:
         axes.set_title(title)
     _save(figure, path)
+
+
+def predicted_vs_true(true, predicted, path, title: str | None = None) -> None:
+    """Scatter the predictions of a regression against the true values, one panel per output, with ``y = x``.
+
+    Parameters
+    ----------
+    true, predicted : array-like of shape (m, K)
+    path : str or path-like
+        The PNG file to write: 450 x 400 pixels per output.
+    title : str, optional
+    """
+    true, predicted = np.asarray(true, dtype=float), np.asarray(predicted, dtype=float)
+    true, predicted = true.reshape(true.shape[0], -1), predicted.reshape(predicted.shape[0], -1)
+    figure = Figure(figsize=(4.5 * true.shape[1], 4), layout="constrained")
+    for k in range(true.shape[1]):
+        axes = figure.add_subplot(1, true.shape[1], k + 1)
+        axes.scatter(true[:, k], predicted[:, k], s=10, alpha=0.6)
+        low = float(min(true[:, k].min(), predicted[:, k].min()))
+        high = float(max(true[:, k].max(), predicted[:, k].max()))
+        axes.plot([low, high], [low, high], color="0.4", linestyle="--", linewidth=1, label="predicted = true")
+        axes.set_xlabel("true" if true.shape[1] == 1 else f"true (output {k})")
+        axes.set_ylabel("predicted")
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    if title:
+        figure.suptitle(title)
+    _save(figure, path)

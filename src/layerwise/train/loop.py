@@ -93,6 +93,9 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         from .checkpoint import restore
 
         start_epoch, history, stopping_state = restore(resume_from, net, opt, sched)
+        if start_epoch > epochs:
+            raise ConfigError(f"the checkpoint {resume_from} has {start_epoch} epochs done, more than the {epochs} "
+                              f"asked for in all; give epochs >= {start_epoch} to continue")
     else:
         opt.lr = sched.start(opt.lr, epochs)
 
