@@ -48,7 +48,7 @@ def breakdown(key: str, batches: int) -> dict[str, float]:
             t2 = time.perf_counter()
             J = net._loss(cache[f"A{net.L}"], Yb, None, ws["loss"])
             t3 = time.perf_counter()
-            net._backward(cache, Yb, None, net.dtheta, net.grad_views, ws)
+            net._backward(cache, Yb, None, ws)
             t4 = time.perf_counter()
             math.isfinite(float(np.dot(net.dtheta, net.dtheta))) and math.isfinite(J)
             t5 = time.perf_counter()

@@ -318,7 +318,7 @@ def test_explain_prints_live_shapes_and_gradient_norms(capsys):
     assert status == 0
     assert "dW2 (10, 64) = (1/m) dZ2^T (10, 32) . A1 (32, 64)" in out
     assert "Z1 (32, 64) = A0 (32, 20) . W1^T (20, 64) + b1 (64,)" in out
-    assert "softmax + cross_entropy is a fused pair" in out
+    assert "softmax + cross_entropy is a shortcut pair" in out
     norms = re.findall(r"^\s+([12])\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", out, re.M)
     assert [row[0] for row in norms] == ["2", "1"] and all(float(v) > 0 for row in norms for v in row[1:])
 

@@ -99,8 +99,8 @@ def test_four_equations_per_layer_from_L_down_to_1():
 def test_output_rule_names_the_shortcut_only_for_fused_pairs(case, fused):
     net = network(case)
     rule = output_rule(net)
-    assert ("is a fused pair" in rule) == fused
-    assert ("not a fused pair" in rule) == (not fused)
+    assert ("is a shortcut pair" in rule) == fused
+    assert ("not a shortcut pair" in rule) == (not fused)
     first = backward_equations(net, 4)[0]
     if fused:
         assert first.template == "{0} - {1}" and first.lhs.name == f"dZ{net.L}"

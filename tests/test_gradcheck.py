@@ -31,7 +31,7 @@ def test_every_loss_with_its_output_activations(loss, output, rng):
     X = rng.standard_normal((9, 5))
     report = lw.gradcheck(net, X, random_targets(rng, loss, 9, 4))
     assert report.ok, str(report)
-    assert net.fused == ((output, loss) in lw.ops.losses.FUSED)
+    assert net.shortcut == ((output, loss) in lw.ops.losses.SHORTCUTS)
 
 
 def test_a_wrong_gradient_is_caught(rng, monkeypatch):

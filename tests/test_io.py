@@ -498,7 +498,7 @@ def _wait_for_temporary(directory, timeout=10.0):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="SIGKILL, fork and stale-temporary cleanup are POSIX only")
 def test_killed_saves_never_leave_a_broken_file(tmp_path):
     worker = _load_worker()
-    n_params = lw.Network.n_params_for([worker.WIDTH, worker.WIDTH, 1])
+    n_params = worker.WIDTH * (worker.WIDTH + 1) + (worker.WIDTH + 1)  # W1, b1, W2, b2
     sets = worker.weight_sets(n_params)
     path = tmp_path / "big.safetensors"
     rng = np.random.default_rng(2024)

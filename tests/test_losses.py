@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from layerwise.errors import ConfigError
-from layerwise.ops.losses import FUSED, LOSSES, get_loss
+from layerwise.ops.losses import LOSSES, SHORTCUTS, get_loss
 
 
 def torch_loss(name, a, y):
@@ -65,7 +65,7 @@ def test_cross_entropy_is_finite_when_a_probability_underflows(dtype):
 
 
 def test_fused_pairs_are_the_three_of_the_seed():
-    assert FUSED == {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")}
+    assert SHORTCUTS == {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")}
 
 
 def test_unknown_loss_lists_the_valid_names():

@@ -109,14 +109,13 @@ def fast_and_public(net, X, Y, sample_weight=None):
     w = net.check_sample_weight(sample_weight, m)
     cache = net._forward(Xc, True, ws)
     J = net._loss(cache[f"A{net.L}"], Yc, w, ws["loss"])
-    grads = net._backward(cache, Yc, w, net.dtheta, net.grad_views, ws)
+    grads = net._backward(cache, Yc, w, ws)
     fast = {"J": J, "dtheta": net.dtheta.copy(), **{k: v.copy() for k, v in {**cache, **grads}.items()}}
 
     AL, cache = twin.forward(X, training=True)
     grads = twin.backward(cache, Y, sample_weight)
     public = {"J": twin.loss(AL, Y, sample_weight), **cache, **grads}
-    public["dtheta"] = np.concatenate([grads[f"dW{l}"].ravel() for l in range(1, net.L + 1)]
-                                      + [grads[f"db{l}"] for l in range(1, net.L + 1)])
+    public["dtheta"] = np.concatenate([grads["d" + entry.name].ravel() for entry in net.table.entries])
     return fast, public
 
 

@@ -34,6 +34,7 @@ import traceback
 import numpy as np
 
 from ..errors import ConfigError, LayerwiseError, TrainingDivergedError
+from ..layers import Dropout
 
 _hook_installed = False
 
@@ -214,10 +215,9 @@ class ShardedGenerator:
 
     def skip_masks(self, net) -> None:
         """Draw, and discard, the batch's dropout masks in the forward pass's order."""
-        widths = net._widths
-        for l in sorted(net.dropouts):
-            if net.dropouts[l].rate > 0:
-                self.random((0, widths[l]), dtype=net.dtype)
+        for layer in net.layers:
+            if isinstance(layer, Dropout) and layer.rate > 0:
+                self.random((0,) + layer.input_shape, dtype=net.dtype)
 
 
 def _install_abort_hook(comm) -> None:

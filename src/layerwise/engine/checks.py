@@ -64,3 +64,59 @@ def check_finite(array: np.ndarray, name: str) -> None:
         f"({array[first]}); remove or impute them before training"
     )
 
+
+
+def check_targets(Y, m: int | None, n_outputs: int, loss, dtype, output: str = "the output layer") -> np.ndarray:
+    """Validate targets for an output of ``n_outputs`` units and return them as ``(m, K)`` of ``dtype``.
+
+    A loss with classes (cross-entropy) accepts integer class labels ``0 .. K-1`` of shape ``(m,)``
+    and one-hot rows; a single-output network accepts ``(m,)``.
+    """
+    K = n_outputs
+    try:
+        Y = np.asarray(Y)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"Y must be a numeric array ({exc})") from None
+    if Y.dtype.kind not in "biuf":
+        raise DataError(f"Y must be numeric, received an array of dtype {Y.dtype}")
+    if Y.ndim == 0 or Y.ndim > 2 or Y.size == 0:
+        raise ShapeError(f"Y must be a non-empty 1-D or 2-D array, received shape {Y.shape}")
+    check_finite(Y, "Y")
+    if m is not None and Y.shape[0] != m:
+        raise ShapeError(f"X and Y must have the same number of examples (rows); received {m} and {Y.shape[0]}")
+    labels = Y.ndim == 1 or (Y.shape[1] == 1 and K > 1)
+    if labels and loss.n_classes(K) == K:
+        return one_hot(Y.reshape(-1), K, dtype)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.shape[1] != K:
+        raise ShapeError(f"Y has {Y.shape[1]} column(s) but {output} has {K} unit(s)")
+    return Y.astype(dtype, copy=False)
+
+
+def one_hot(labels: np.ndarray, K: int, dtype) -> np.ndarray:
+    """Rows of ``K`` zeros with a one at each label, after checking the labels are integers in ``0..K-1``."""
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise DataError("class labels must be integers, received non-integer values")
+    bad = (labels < 0) | (labels >= K)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise DataError(
+            f"class labels must lie in 0..{K - 1} for an output layer of {K} units; "
+            f"{int(bad.sum())} label(s) out of range, the first is {labels[first].item()!r} at row {first}"
+        )
+    Y = np.zeros((labels.size, K), dtype=dtype)
+    Y[np.arange(labels.size), labels.astype(np.intp)] = 1
+    return Y
+
+
+def check_sample_weight(sample_weight, m: int, dtype) -> np.ndarray | None:
+    """Validate per-example weights: shape ``(m,)``, finite, non-negative, not all zero."""
+    if sample_weight is None:
+        return None
+    w = as_numeric_2d(np.asarray(sample_weight).reshape(-1, 1), "sample_weight", dtype=dtype).ravel()
+    if w.size != m:
+        raise ShapeError(f"sample_weight must have one weight per example ({m}), received {w.size}")
+    if (w < 0).any() or not w.sum() > 0:
+        raise DataError("sample_weight must be non-negative with a positive sum")
+    return w

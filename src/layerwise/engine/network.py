@@ -1,36 +1,39 @@
-"""The L-layer network of the seed: forward pass with a cache, backward pass.
+"""The network of the seed: one forward loop and one backward loop over peer layers.
 
-Shapes (rows are examples; weights in the seed's orientation)::
+Shapes for a network of Dense layers (rows are examples; weights in the seed's orientation)::
 
     A0 = X          (m, n_0)
     W[l]            (n_l, n_{l-1})          b[l]  (n_l,)
     Z[l] = A[l-1] @ W[l].T + b[l]           (m, n_l)
     A[l] = g[l](Z[l])                       (m, n_l)
 
-All parameters live in one flat contiguous buffer, laid out
-``[W1, ..., WL, b1, ..., bL]``; ``net.params`` hands out the seed-named views
-into it. The weights come first so that the L2 penalty and other per-weight
-updates act on one contiguous slice.
+Every layer follows :mod:`layerwise.layers.base`: the network builds them in
+order from the input shape, hands their declared parameters to one
+:class:`~layerwise.engine.params.ParamTable` (the flat buffer ``theta``, laid
+out ``[W1, ..., WL, b1, ..., bL]`` for Dense layers), and then only loops:
+forward from the first layer to the last, backward from the last to the
+first, with the loss's gradient (or the seed's output shortcut) entering at
+the output through :meth:`Network.output_gradient`.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import math
-import numbers
 from types import MappingProxyType
-from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, ShapeError
-from ..layers import Dense, Dropout, layer_from_config
+from .._checks import check_range, positive_int
+from ..errors import ConfigError, ShapeError
+from ..layers import Dense, Dropout, Layer, layer_from_config
 from ..limits import require_memory
-from ..ops.losses import CLASSIFICATION_LOSSES, FUSED, get_loss
-from .checks import as_numeric_2d, check_finite
+from ..ops.losses import get_loss
+from .checks import as_numeric_2d, check_sample_weight, check_targets
+from .params import ParamTable
 
 DTYPES = ("float32", "float64")
+_NO_WORKSPACE = MappingProxyType({})
 
 
 class Network:
@@ -38,10 +41,10 @@ class Network:
 
     Parameters
     ----------
-    layers : list of Dense and Dropout
-        The layers in order. A ``Dropout`` acts on the output of the ``Dense``
-        layer before it (or, placed first, on the input).
-    loss : str, optional
+    layers : list of layers
+        ``Dense``, ``BatchNorm`` and ``Dropout`` layers in order. A ``Dropout``
+        acts on the output of the layer before it (or, placed first, on the input).
+    loss : str or Loss, optional
         ``"cross_entropy"``, ``"binary_cross_entropy"``, ``"mse"``, ``"mae"``
         or ``"huber"``. By default chosen from the output activation: softmax
         -> cross_entropy, sigmoid -> binary_cross_entropy, otherwise mse.
@@ -54,7 +57,8 @@ class Network:
     dtype : {"float32", "float64"}, default "float32"
         Precision of parameters and computation. Inputs are cast to it.
     l2 : float, default 0
-        L2 penalty ``lambda``: the loss gains ``lambda/(2m) sum_l ||W[l]||^2``.
+        L2 penalty ``lambda``: the loss gains ``lambda/(2m) sum_l ||W[l]||^2``
+        (weights only: biases and normalisation parameters are not penalised).
 
     Examples
     --------
@@ -64,122 +68,139 @@ class Network:
     (4, 2)
     """
 
-    def __init__(self, layers, loss: str | None = None, input_dim: int | None = None,
+    def __init__(self, layers, loss=None, input_dim: int | None = None,
                  seed: int | None = None, dtype: str = "float32", l2: float = 0.0):
         layers = list(layers)
-        if not layers or not any(isinstance(layer, Dense) for layer in layers):
-            raise ConfigError("a Network needs at least one Dense layer")
-        for index, layer in enumerate(layers):
-            if not isinstance(layer, (Dense, Dropout)):
-                raise ConfigError(f"layer {index} must be a Dense or Dropout layer, received {layer!r}")
-            if isinstance(layer, Dropout) and index > 0 and isinstance(layers[index - 1], Dropout):
-                raise ConfigError(f"layers {index - 1} and {index} are consecutive Dropout layers; merge them")
-        if isinstance(layers[-1], Dropout):
-            raise ConfigError("the last layer must be Dense, not Dropout")
+        _check_placement(layers)
         if str(dtype) not in DTYPES:
             raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, received {dtype!r}")
-        if not isinstance(l2, numbers.Real) or l2 < 0:
-            raise ConfigError(f"l2 must be a non-negative number, received {l2!r}")
         self.layers = layers
-        self.dense = [layer for layer in layers if isinstance(layer, Dense)]
-        self.dropouts = _dropouts_by_output(layers)
-        output = self.dense[-1].activation.name
+        self.output = layers[-1]
         if loss is None:
-            loss = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(output, "mse")
+            loss = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(self.output.activation.name,
+                                                                                       "mse")
         self.loss_fn = get_loss(loss)
-        self.fused = (output, self.loss_fn.name) in FUSED
+        self.shortcut = self.loss_fn.shortcut == self.output.activation.name
         self.dtype = np.dtype(str(dtype))
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.l2 = float(l2)
+        self.l2 = check_range("l2", l2, 0.0)
         self.classes = None
         self.input_dim = None
-        self.theta = self.dtheta = None
+        self.table = None
         if input_dim is not None:
             self.build(input_dim)
 
     # ------------------------------------------------------------------ build
     @property
+    def rng(self) -> np.random.Generator:
+        """The network's generator; every layer draws from it."""
+        return self._rng
+
+    @rng.setter
+    def rng(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        for layer in self.layers:
+            layer.rng = rng
+
+    @property
     def L(self) -> int:
-        """Number of Dense layers, the seed's ``L``."""
-        return len(self.dense)
+        """Number of numbered layers (all but Dropout), the seed's ``L``."""
+        return sum(layer.numbered for layer in self.layers)
+
+    @property
+    def dense(self) -> list[Dense]:
+        """The Dense layers, in order."""
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
 
     @property
     def built(self) -> bool:
-        return self.theta is not None
+        return self.table is not None
 
     def build(self, input_dim: int) -> Network:
-        """Allocate and initialise the parameters for ``input_dim`` features."""
-        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
-            raise ConfigError(f"input_dim must be a positive integer, received {input_dim!r}")
-        n_params = sum(math.prod(shape) for shape in self.parameter_shapes(input_dim).values())
+        """Build every layer for ``input_dim`` features, allocate and initialise the parameters."""
+        input_dim = positive_int("input_dim", input_dim)
+        n_params = sum(math.prod(shape) for shape in self._shapes(input_dim)[0].values())
         require_memory(self.memory_needed(input_dim), f"the parameters and gradients of a network of "
                        f"{self._describe(input_dim)} ({n_params} {self.dtype.name} values each)")
-        self.input_dim = int(input_dim)
-        widths = [self.input_dim] + [layer.units for layer in self.dense]
-        self.theta = np.zeros(self.n_params_for(widths), dtype=self.dtype)
-        self.dtheta = np.zeros_like(self.theta)
-        self._views = _param_views(self.theta, widths)
-        self.n_weights = sum(W.size for W, _ in self._views)
-        for layer, (W, b) in zip(self.dense, self._views):
-            layer.bind(W, b)
-            layer.initialize(self.rng)
-        self.grad_views = _param_views(self.dtheta, widths)
+        self.input_dim = input_dim
+        self.table = ParamTable(self.layers, self.dtype)
+        self.table.initialize(self.rng)
+        first = next(index for index, layer in enumerate(self.layers) if layer.params())
+        self._below_output = self.layers[first:-1][::-1]  # the backward loop: nothing before `first` is trained
         return self
 
-    def parameter_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
-        """The names and shapes of the parameters for ``input_dim`` input features, without allocating.
+    @property
+    def theta(self) -> np.ndarray | None:
+        """The flat buffer of every trained parameter (see :mod:`layerwise.engine.params`)."""
+        return None if self.table is None else self.table.theta
 
-        Each layer reports its own parameters and output size; every layer but
-        ``Dropout`` takes the next number ``l`` (``W<l>``, ``b<l>``).
-        """
-        shapes, width, l = {}, int(input_dim), 0
+    @property
+    def dtheta(self) -> np.ndarray | None:
+        """The flat buffer of the gradients, laid out as :attr:`theta`."""
+        return None if self.table is None else self.table.dtheta
+
+    @property
+    def state(self) -> np.ndarray | None:
+        """The flat buffer of the non-trained state (BatchNorm's running statistics); never optimised."""
+        return None if self.table is None else self.table.state
+
+    def _shapes(self, input_dim: int) -> tuple[dict, dict]:
+        """Build the layers for ``input_dim`` features (shapes only, nothing allocated); return the names
+        and shapes of the parameters and of the state."""
+        shape, l, key, seen_params = (int(input_dim),), 0, "A0", False
         for layer in self.layers:
-            if not isinstance(layer, Dropout):
-                l += 1
-            shapes.update({f"{name}{l}": shape for name, shape in layer.parameter_shapes(width).items()})
-            width = layer.output_size(width)
-        return shapes
+            l += layer.numbered
+            layer.needs_dA_prev = seen_params
+            shape = layer.build(shape, l, key)
+            key = layer.output_key
+            seen_params = seen_params or bool(layer.params())
+        params = {f"{spec.kind}{layer.l}": spec.shape for layer in self.layers for spec in layer.params()}
+        state = {f"{spec.kind}{layer.l}": spec.shape for layer in self.layers for spec in layer.state()}
+        return params, state
+
+    def parameter_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
+        """The names and shapes of the tensors a model file holds for ``input_dim`` features (parameters,
+        then state), from the layers' declarations, without allocating."""
+        params, state = self._shapes(input_dim)
+        return {**params, **state}
 
     def memory_needed(self, input_dim: int) -> int:
-        """Bytes that :meth:`build` allocates for ``input_dim`` features, at its peak.
-
-        ``theta`` and ``dtheta``, plus the float64 array in which the
-        initialiser draws the largest parameter before it is copied in.
-        """
-        sizes = [math.prod(shape) for shape in self.parameter_shapes(input_dim).values()]
-        return 2 * sum(sizes) * self.dtype.itemsize + 8 * max(sizes, default=0)
+        """Bytes that :meth:`build` allocates for ``input_dim`` features, at its peak: ``theta``, ``dtheta``
+        and ``state``, plus the float64 array in which an initialiser draws the largest parameter."""
+        params, state = self._shapes(input_dim)
+        sizes = [math.prod(shape) for shape in params.values()]
+        n_state = sum(math.prod(shape) for shape in state.values())
+        return (2 * sum(sizes) + n_state) * self.dtype.itemsize + 8 * max(sizes, default=0)
 
     def _describe(self, input_dim: int) -> str:
-        """``4 -> 16 -> 3``: the widths of the input and of each numbered layer's output."""
-        widths, width = [int(input_dim)], int(input_dim)
-        for layer in self.layers:
-            width = layer.output_size(width)
-            if not isinstance(layer, Dropout):
-                widths.append(width)
-        return " -> ".join(map(str, widths))
+        """``4 -> 16 -> 3``: the width of the input and of each numbered layer's output."""
+        self._shapes(input_dim)
+        widths = [str(input_dim)] + [" x ".join(map(str, layer.output_shape)) for layer in self.layers
+                                     if layer.numbered]
+        return " -> ".join(widths)
 
-    @staticmethod
-    def n_params_for(widths: list[int]) -> int:
-        return sum(n_out * (n_in + 1) for n_in, n_out in zip(widths[:-1], widths[1:]))
-
-    def _ensure_built(self, n_features: int) -> None:
-        if not self.built:
-            self.build(n_features)
+    @property
+    def n_weights(self) -> int:
+        """Length of ``theta[:n_weights]``, the decayed parameters (the weights) that L2 acts on."""
+        return self.table.n_decayed
 
     @property
     def params(self) -> dict[str, np.ndarray]:
         """Live parameter arrays keyed ``W1, b1, ..., WL, bL``; writes change the network."""
         self._require_built()
-        out = {}
-        for l, layer in enumerate(self.dense, start=1):
-            out[f"W{l}"], out[f"b{l}"] = layer.W, layer.b
-        return out
+        return dict(self.table.params)
 
     @property
     def n_params(self) -> int:
         self._require_built()
         return self.theta.size
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of output units ``n_L``."""
+        self._require_built()
+        return self.output.output_shape[0]
 
     def _require_built(self) -> None:
         if not self.built:
@@ -189,11 +210,12 @@ class Network:
     def check_X(self, X, name: str = "X") -> np.ndarray:
         """Validate ``X`` and return it as a 2-D array of the network's dtype."""
         X = as_numeric_2d(X, name, dtype=self.dtype)
-        self._ensure_built(X.shape[1])
+        if not self.built:
+            self.build(X.shape[1])
         if X.shape[1] != self.input_dim:
-            raise ShapeError(
-                f"Dense layer 1 expects {self.input_dim} input features, received {X.shape[1]}"
-            )
+            first = self.layers[0] if self.layers[0].numbered else self.layers[1]
+            raise ShapeError(f"{type(first).__name__} layer 1 expects {self.input_dim} input features, "
+                             f"received {X.shape[1]}")
         return X
 
     def check_Y(self, Y, m: int | None = None) -> np.ndarray:
@@ -202,54 +224,12 @@ class Network:
         Cross-entropy accepts integer class labels ``0 .. K-1`` of shape
         ``(m,)`` and one-hot rows; a single-output network accepts ``(m,)``.
         """
-        K = self.dense[-1].units
-        try:
-            Y = np.asarray(Y)
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"Y must be a numeric array ({exc})") from None
-        if Y.dtype.kind not in "biuf":
-            raise DataError(f"Y must be numeric, received an array of dtype {Y.dtype}")
-        if Y.ndim == 0 or Y.ndim > 2 or Y.size == 0:
-            raise ShapeError(f"Y must be a non-empty 1-D or 2-D array, received shape {Y.shape}")
-        check_finite(Y, "Y")
-        if m is not None and Y.shape[0] != m:
-            raise ShapeError(f"X and Y must have the same number of examples (rows); received {m} and {Y.shape[0]}")
-        labels = Y.ndim == 1 or (Y.shape[1] == 1 and K > 1)
-        if labels and self.loss_fn.name == "cross_entropy":
-            return self._one_hot(Y.reshape(-1))
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
-        if Y.shape[1] != K:
-            raise ShapeError(
-                f"Y has {Y.shape[1]} column(s) but the output layer (Dense layer {self.L}) has {K} unit(s)"
-            )
-        return Y.astype(self.dtype, copy=False)
-
-    def _one_hot(self, labels: np.ndarray) -> np.ndarray:
-        K = self.dense[-1].units
-        if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
-            raise DataError("class labels must be integers, received non-integer values")
-        bad = (labels < 0) | (labels >= K)
-        if bad.any():
-            first = int(np.argmax(bad))
-            raise DataError(
-                f"class labels must lie in 0..{K - 1} for an output layer of {K} units; "
-                f"{int(bad.sum())} label(s) out of range, the first is {labels[first].item()!r} at row {first}"
-            )
-        Y = np.zeros((labels.size, K), dtype=self.dtype)
-        Y[np.arange(labels.size), labels.astype(np.intp)] = 1
-        return Y
+        output = f"the output layer ({type(self.output).__name__} layer {self.L})"
+        return check_targets(Y, m, self.n_outputs, self.loss_fn, self.dtype, output)
 
     def check_sample_weight(self, sample_weight, m: int) -> np.ndarray | None:
         """Validate per-example weights: shape ``(m,)``, finite, non-negative, not all zero."""
-        if sample_weight is None:
-            return None
-        w = as_numeric_2d(np.asarray(sample_weight).reshape(-1, 1), "sample_weight", dtype=self.dtype).ravel()
-        if w.size != m:
-            raise ShapeError(f"sample_weight must have one weight per example ({m}), received {w.size}")
-        if (w < 0).any() or not w.sum() > 0:
-            raise DataError("sample_weight must be non-negative with a positive sum")
-        return w
+        return check_sample_weight(sample_weight, m, self.dtype)
 
     # --------------------------------------------------------------- forward
     def forward(self, X, training: bool = False):
@@ -259,40 +239,28 @@ class Network:
         ----------
         X : array-like of shape (m, n_0)
         training : bool, default False
-            Apply dropout (the masks are stored in the cache as ``D<l>``).
+            Training mode: dropout on (masks in the cache as ``D<l>``), batch
+            statistics in BatchNorm (which also updates its running statistics).
 
         Returns
         -------
         AL : ndarray of shape (m, n_L)
-            The output ``A<L>`` (a copy the caller owns).
+            The output ``A<L>``.
         cache : dict
-            ``A0, Z1, A1, ..., ZL, AL`` (and dropout masks ``D<l>``).
+            ``A0, Z1, A1, ..., ZL, AL`` (and dropout masks ``D<l>``, BatchNorm's ``X^<l>``).
         """
-        X = self.check_X(X)
-        cache = self._forward(X, training)
-        return cache[f"A{self.L}"], cache
+        cache = self._forward(self.check_X(X), training)
+        return cache[self.output.output_key], cache
 
     def _forward(self, X: np.ndarray, training: bool = False, workspace: dict | None = None) -> dict:
-        """The seed's forward loop; ``workspace`` (see :func:`layerwise.training.make_workspace`)
-        supplies preallocated outputs."""
+        """The forward loop; ``workspace`` (see :func:`layerwise.train.workspace.make_workspace`) supplies
+        preallocated outputs."""
         ws = _NO_WORKSPACE if workspace is None else workspace
-        dropouts = self.dropouts if training else _NO_WORKSPACE
-        cache = {}
-        cache["A0"] = A = X if 0 not in dropouts else self._dropout(0, X, cache, ws)
-        for l, (layer, (z, a)) in enumerate(zip(self.dense, _forward_keys(self.L)), start=1):
-            Z, A = layer.forward(A, ws.get(z), ws.get(a))  # Z = W.A_prev + b ; A = g(Z)
-            cache[z] = Z
-            cache[a] = A = A if l not in dropouts else self._dropout(l, A, cache, ws)
+        cache = {"A0": X}
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A, cache, ws, training)
         return cache
-
-    def _dropout(self, l: int, A: np.ndarray, cache: dict, ws) -> np.ndarray:
-        """Apply layer ``l``'s dropout (0: the input, which is not modified), keeping its mask as
-        ``cache["D<l>"]``; the mask and the dropped input go into the workspace's ``D<l>`` and ``A0``."""
-        dropout = self.dropouts[l]
-        if dropout.rate == 0:
-            return A
-        cache[f"D{l}"] = D = dropout.mask(self.rng, A.shape, self.dtype, out=ws.get(f"D{l}"))
-        return np.multiply(A, D, out=ws.get("A0") if l == 0 else A)
 
     # -------------------------------------------------------------- backward
     def backward(self, cache: dict, Y, sample_weight=None) -> dict[str, np.ndarray]:
@@ -311,63 +279,55 @@ class Network:
         Returns
         -------
         grads : dict
-            ``dW<l>``, ``db<l>`` (exactly ``dJ/dW``, ``dJ/db`` of the mean
-            loss), ``dZ<l>`` and ``dA<l>`` (per-example derivatives,
-            ``m * dJ/dZ`` and ``m * dJ/dA``) for every layer. ``dA<L>`` is
-            present only on the general output path, where it is computed.
+            ``"d" + name`` for every parameter (exactly ``dJ/dW``, ``dJ/db``, ...
+            of the mean loss, arrays the caller owns), ``dZ<l>`` and ``dA<l>``
+            (per-example derivatives, ``m * dJ/dZ`` and ``m * dJ/dA``).
+            ``dA<L>`` is present only on the general output path, where it is computed.
         """
         m = cache["A0"].shape[0]
         Y = self.check_Y(Y, m)
         w = self.check_sample_weight(sample_weight, m)
-        dtheta = np.empty_like(self.theta)
-        grad_views = _param_views(dtheta, self._widths)
-        grads = self._backward(cache, Y, w, dtheta, grad_views)
-        for l, (dW, db) in enumerate(grad_views, start=1):
-            grads[f"dW{l}"], grads[f"db{l}"] = dW, db
-        return grads
+        grads = self._backward(cache, Y, w)
+        return grads | {name: grad.copy() for name, grad in self.table.grads.items()}
 
-    @property
-    def _widths(self) -> list[int]:
-        return [self.input_dim] + [layer.units for layer in self.dense]
+    def output_gradient(self, cache: dict, Y: np.ndarray, sample_weight: np.ndarray | None, grads: dict, ws):
+        """Where backpropagation starts: ``(dA_L, None)`` from the loss, or ``(None, dZ_L)`` by the shortcut.
 
-    def _backward(self, cache: dict, Y: np.ndarray, sample_weight: np.ndarray | None,
-                  dtheta: np.ndarray, grad_views: list, workspace: dict | None = None) -> dict:
-        """Backpropagate from the output to layer 1, writing ``dW``, ``db`` into ``dtheta``.
-
-        With a ``workspace`` the per-example derivatives are written into
-        its buffers, which the next batch reuses.
+        When the loss pairs with the output activation (softmax + cross-entropy,
+        sigmoid + binary cross-entropy, identity + mse) the seed's shortcut
+        ``dZ_L = A_L - Y`` holds and is handed to the output layer in place of
+        its first equation; otherwise ``dA_L = m dJ/dA_L`` comes from the loss.
+        Sample weights scale each example's row (the weighted mean).
         """
-        ws = _NO_WORKSPACE if workspace is None else workspace
-        L, m = self.L, Y.shape[0]
-        keys = _backward_keys(L)
-        grads = {}
-        AL, ZL = cache[keys[-1].A], cache[keys[-1].Z]
-        if self.fused:
-            dZ = np.subtract(AL, Y, out=ws.get(keys[-1].dZ))  # dZ_L = A_L - Y (the seed's shortcut)
+        output = self.output
+        AL = cache[output.output_key]
+        if self.shortcut:
+            delta = np.subtract(AL, Y, out=ws.get(output.dZ_key))  # dZ_L = A_L - Y (the seed's shortcut)
         else:
-            grads[keys[-1].dA] = dA = self.loss_fn.grad(AL, Y)  # dA_L = dJ/dA_L
-            dZ = self.dense[-1].activation.backward(dA, ZL, AL, out=ws.get(keys[-1].dZ))  # dZ_L = dA_L * g'(Z_L)
+            grads["d" + output.output_key] = delta = self.loss_fn.grad(AL, Y)  # dA_L = m dJ/dA_L
         if sample_weight is not None:  # the weighted mean; a training batch whose weights are all 0 adds nothing
             total = sample_weight.sum()
-            dZ *= (sample_weight * (m / total if total > 0 else 0.0))[:, None]
-        for l in range(L, 0, -1):
-            layer, key = self.dense[l - 1], keys[l - 1]
-            scratch = ws.get(key.S)
-            if l < L:
-                D = cache.get(key.D)
-                if D is not None:
-                    dA = np.multiply(dA, D, out=ws.get(key.dZ))  # through the mask (dA itself stays as it was)
-                A = cache[key.A] if D is None else layer.activation.forward(cache[key.Z], out=ws.get(key.G))  # g(Z)
-                dZ = layer.activation.backward(dA, cache[key.Z], A, out=ws.get(key.dZ), scratch=scratch)  # dA * g'(Z)
-            grads[key.dZ] = dZ
-            dW, db = grad_views[l - 1]
-            dA = layer.backward(dZ, cache[key.A_prev], dW, db, ws.get(key.dA_prev), need_dA_prev=l > 1,
-                                scratch=scratch)
-            if l > 1:
-                grads[key.dA_prev] = dA
+            delta *= (sample_weight * (Y.shape[0] / total if total > 0 else 0.0))[:, None]
+        return (None, delta) if self.shortcut else (delta, None)
+
+    def _backward(self, cache: dict, Y: np.ndarray, sample_weight: np.ndarray | None,
+                  workspace: dict | None = None) -> dict:
+        """The backward loop: every layer writes its parameter gradients into ``dtheta`` in place.
+
+        With a ``workspace`` the per-example derivatives are written into its buffers, which the next
+        batch reuses. Returns the per-example derivatives ``dZ<l>``, ``dA<l>`` by name.
+        """
+        ws = _NO_WORKSPACE if workspace is None else workspace
+        grads = {}
+        dA, dZ = self.output_gradient(cache, Y, sample_weight, grads, ws)
+        dA = self.output.backward(dA, cache, grads, ws, dZ)
+        for layer in self._below_output:
+            grads["d" + layer.output_key] = dA
+            dA = layer.backward(dA, cache, grads, ws)
         if self.l2:
-            decay = np.multiply(self.theta[: self.n_weights], self.l2 / m, out=ws.get("decay"))
-            dtheta[: self.n_weights] += decay  # dW += (lambda/m) W
+            decayed = self.table.decayed
+            decay = np.multiply(self.theta[decayed], self.l2 / Y.shape[0], out=ws.get("decay"))
+            self.dtheta[decayed] += decay  # dW += (lambda/m) W
         return grads
 
     # ------------------------------------------------------------------ loss
@@ -383,25 +343,24 @@ class Network:
         """``J``; ``scratch``, shaped like ``AL``, spares the loss its temporaries."""
         J = self.loss_fn.value(AL, Y, sample_weight, out=scratch)
         if self.l2:
-            W = self.theta[: self.n_weights]
+            W = self.theta[self.table.decayed]
             J += self.l2 / (2 * Y.shape[0]) * float(np.dot(W, W))
         return J
 
     # -------------------------------------------------------------- predict
     @property
     def is_classifier(self) -> bool:
-        return self.loss_fn.name in CLASSIFICATION_LOSSES
+        return self.loss_fn.task == "classification"
 
     def predict_proba(self, X) -> np.ndarray:
         """Return the output activations ``A<L>`` (probabilities for classifiers)."""
         return self._output(self.check_X(X))
 
     def _output(self, X: np.ndarray) -> np.ndarray:
-        """``A<L>`` of checked inputs without a cache: each ``A<l>`` is written over its ``Z<l>``."""
+        """``A<L>`` of checked inputs at prediction time, without a cache."""
         A = X
-        for layer in self.dense:
-            Z = np.empty((X.shape[0], layer.units), dtype=self.dtype)
-            _, A = layer.forward(A, Z, Z)  # Z = W.A_prev + b ; A = g(Z), in place
+        for layer in self.layers:
+            A = layer.predict(A)
         return A
 
     def predict(self, X) -> np.ndarray:
@@ -411,21 +370,15 @@ class Network:
         when set); binary cross-entropy returns 0/1 of shape ``(m,)`` for one
         output and ``(m, K)`` for multi-label; regression returns ``A<L>``.
         """
-        AL = self.predict_proba(X)
-        if self.loss_fn.name == "cross_entropy":
-            index = AL.argmax(axis=1)
-        elif self.loss_fn.name == "binary_cross_entropy":
-            index = (AL > 0.5).astype(np.int64)
-            if AL.shape[1] == 1:
-                index = index.ravel()
-        else:
-            return AL
-        return index if self.classes is None else np.asarray(self.classes)[index]
+        decided = self.loss_fn.decide(self.predict_proba(X))
+        if not self.is_classifier or self.classes is None:
+            return decided
+        return np.asarray(self.classes)[decided]
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
         """A JSON-compatible description from which :meth:`from_config` rebuilds the network."""
-        return {
+        config = {
             "layers": [layer.get_config() for layer in self.layers],
             "loss": self.loss_fn.name,
             "input_dim": self.input_dim,
@@ -434,29 +387,26 @@ class Network:
             "l2": self.l2,
             "classes": None if self.classes is None else list(self.classes),
         }
+        if self.loss_fn.get_config():
+            config["loss_args"] = self.loss_fn.get_config()
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> Network:
         """Build an (initialised) network from :meth:`get_config` output."""
         layers = [layer_from_config(layer) for layer in config["layers"]]
-        net = cls(layers, loss=config["loss"], input_dim=config.get("input_dim"), seed=config.get("seed"),
+        net = cls(layers, loss=get_loss(config["loss"], **config.get("loss_args", {})),
+                  input_dim=config.get("input_dim"), seed=config.get("seed"),
                   dtype=config.get("dtype", "float32"), l2=config.get("l2", 0.0))
         net.classes = config.get("classes")
         return net
 
     def copy(self) -> Network:
-        """An independent deep copy (parameters, generator state and all)."""
-        return copy.deepcopy(self)
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickling and deep copies: the layers' ``W``, ``b`` and the gradient views are views of the
-        flat buffers again (pickle stores each view as an array of its own)."""
-        self.__dict__.update(state)
-        if self.built:
-            self._views = _param_views(self.theta, self._widths)
-            self.grad_views = _param_views(self.dtheta, self._widths)
-            for layer, (W, b) in zip(self.dense, self._views):
-                layer.bind(W, b)
+        """An independent deep copy (parameters, state, generator state and all)."""
+        twin = copy.deepcopy(self)
+        if twin.built:
+            twin.table.bind(twin.layers)
+        return twin
 
     def astype(self, dtype: str) -> Network:
         """A copy of the network in another dtype (the generator state is copied too)."""
@@ -465,6 +415,7 @@ class Network:
         if self.built:
             twin.build(self.input_dim)
             twin.theta[...] = self.theta
+            twin.state[...] = self.state
         twin.classes = self.classes
         return twin
 
@@ -473,7 +424,7 @@ class Network:
             callbacks=None, class_weight=None, sample_weight=None, early_stopping=None,
             clip_norm: float | None = None, l2: float | None = None, checkpoint=None, resume_from=None,
             diagnostics=False, distributed=None, verbose: int = 1):
-        """Train by mini-batch backpropagation.
+        """Train by mini-batch backpropagation; every option is described at :func:`layerwise.train.loop.fit`.
 
         Parameters
         ----------
@@ -485,41 +436,10 @@ class Network:
             The last, partial batch of each epoch is used too.
         optimizer : str or Optimizer, default "adam"
             "sgd", "rmsprop", "adam", "adamw" or an optimizer object.
-        lr : float, optional
-            Learning rate (the optimizer's default otherwise).
-        schedule : str or Schedule, optional
-            Learning-rate schedule, stepped once per epoch.
-        validation_data : tuple (X_val, Y_val), optional
-        validation_split : float, default 0
-            Fraction held out for validation, stratified for classifiers.
-        shuffle : bool, default True
-            Shuffle every epoch with the network's generator.
-        callbacks : list, optional
-            Objects with ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``,
-            ``on_epoch_end`` and ``on_train_end`` hooks.
-        class_weight : dict or "balanced", optional
-        sample_weight : array-like of shape (m,), optional
-            The loss becomes the weighted mean over examples.
-        early_stopping : bool or EarlyStopping, optional
-            Stop when the validation loss stops improving and restore the best weights.
-        clip_norm : float, optional
-            Clip the global gradient norm to this value.
-        l2 : float, optional
-            Set the L2 penalty ``lambda`` before training.
-        checkpoint : path, optional
-            Write a resumable checkpoint after every epoch.
-        resume_from : path, optional
-            Continue a run from a checkpoint, bit-identically.
-        diagnostics : bool or GradientMonitor, optional
-            Watch gradient health while training.
-        distributed : {None, "mpi"}, optional
-            ``"mpi"``: train data-parallel on the ranks of ``mpiexec -n N``
-            (every rank calls ``fit`` with the same arguments); the result
-            equals one process's up to rounding. Only rank 0 prints and
-            writes the checkpoint; diagnostics watch rank 0's shards. See
-            :mod:`layerwise.distributed`.
-        verbose : int, default 1
-            0 silent; 1 a live bar on a terminal, a line per epoch otherwise; 2 a line per epoch.
+        lr, schedule, validation_data, validation_split, shuffle, callbacks, class_weight, sample_weight, \
+early_stopping, clip_norm, l2, checkpoint, resume_from, diagnostics, distributed, verbose
+            As :func:`layerwise.train.loop.fit`; ``distributed="mpi"`` trains data-parallel over the
+            ranks of ``mpiexec`` (see :mod:`layerwise.distributed`).
 
         Returns
         -------
@@ -556,10 +476,9 @@ class Network:
         w = self.check_sample_weight(sample_weight, X.shape[0])
         AL = self._output(X)
         logs = {"loss": float(self.loss_fn.value(AL, Y, w))}
-        if self.loss_fn.name == "cross_entropy":
-            logs["accuracy"] = float(np.average(AL.argmax(axis=1) == Y.argmax(axis=1), weights=w))
-        elif self.loss_fn.name == "binary_cross_entropy":
-            logs["accuracy"] = float(np.average(((AL > 0.5) == (Y > 0.5)).all(axis=1), weights=w))
+        if self.is_classifier:
+            hits = self.loss_fn.labels(AL) == self.loss_fn.labels(Y)
+            logs["accuracy"] = float(np.average(hits if hits.ndim == 1 else hits.all(axis=1), weights=w))
         else:
             error = AL.astype(np.float64) - Y
             mean = np.average(Y, axis=0, weights=w)
@@ -581,55 +500,18 @@ class Network:
         return f"Network([{inner}], loss={self.loss_fn.name!r}, input_dim={self.input_dim}, dtype={self.dtype.name!r})"
 
 
-def _dropouts_by_output(layers) -> dict[int, Dropout]:
-    """Map each Dropout to the number of the Dense layer whose output it drops (0: the input)."""
-    dropouts, l = {}, 0
-    for layer in layers:
-        if isinstance(layer, Dense):
-            l += 1
-        else:
-            dropouts[l] = layer
-    return dropouts
-
-
-def _param_views(flat: np.ndarray, widths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Split a flat ``[W1..WL, b1..bL]`` buffer into ``(W, b)`` views per layer."""
-    shapes = list(zip(widths[1:], widths[:-1]))
-    offset, Ws = 0, []
-    for n_out, n_in in shapes:
-        Ws.append(flat[offset: offset + n_out * n_in].reshape(n_out, n_in))
-        offset += n_out * n_in
-    bs = []
-    for n_out, _ in shapes:
-        bs.append(flat[offset: offset + n_out])
-        offset += n_out
-    return list(zip(Ws, bs))
-
-
-_NO_WORKSPACE = MappingProxyType({})
-
-
-class _LayerKeys(NamedTuple):
-    """Cache, gradient and workspace keys of one layer ``l``."""
-
-    Z: str
-    A: str
-    A_prev: str
-    dZ: str  # noqa: N815 (the seed's names)
-    dA: str  # noqa: N815
-    dA_prev: str  # noqa: N815
-    D: str
-    S: str
-    G: str
-
-
-@functools.lru_cache(maxsize=64)
-def _backward_keys(L: int) -> tuple[_LayerKeys, ...]:
-    """The keys of layers ``1..L``, built once per depth instead of as f-strings per batch."""
-    return tuple(_LayerKeys(f"Z{l}", f"A{l}", f"A{l - 1}", f"dZ{l}", f"dA{l}", f"dA{l - 1}", f"D{l}", f"S{l}",
-                            f"G{l}") for l in range(1, L + 1))
-
-
-@functools.lru_cache(maxsize=64)
-def _forward_keys(L: int) -> tuple[tuple[str, str], ...]:
-    return tuple((key.Z, key.A) for key in _backward_keys(L))
+def _check_placement(layers: list) -> None:
+    """Refuse what cannot be trained: no layers, unknown objects, nothing to train, two Dropouts in a row,
+    an output without an activation."""
+    if not layers:
+        raise ConfigError("a Network needs at least one Dense layer")
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"layer {index} must be a layer (Dense, BatchNorm, Dropout), received {layer!r}")
+        if isinstance(layer, Dropout) and index > 0 and isinstance(layers[index - 1], Dropout):
+            raise ConfigError(f"layers {index - 1} and {index} are consecutive Dropout layers; merge them")
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise ConfigError("a Network needs at least one Dense layer")
+    if layers[-1].activation is None:
+        raise ConfigError(f"the last layer must be one with an activation (Dense, BatchNorm), not "
+                          f"{type(layers[-1]).__name__}")

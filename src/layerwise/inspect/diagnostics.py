@@ -153,7 +153,7 @@ class GradientMonitor(Callback):
                 f"received a network with {_describe(layers)}; use a new GradientMonitor"
             )
         self.layers = layers
-        self._output_fused = net.fused
+        self._output_shortcut = net.shortcut
         sizes = [layer.W.size for layer in net.dense]
         self._w_slices = [slice(start, start + size) for start, size in zip(np.cumsum([0] + sizes), sizes)]
         self._w_before = net.theta[: net.n_weights].copy()
@@ -218,7 +218,8 @@ class GradientMonitor(Callback):
                     if self._before_norms[i] > 0:
                         columns["update_ratio"][i] = _norm(delta[s]) / self._before_norms[i]
                 self._before_step = -1
-            for i, (layer, (dW, db)) in enumerate(zip(net.dense, net.grad_views)):
+            for i, layer in enumerate(net.dense):
+                dW, db = layer.dW, layer.db
                 l = i + 1
                 Z, A, dZ = cache[f"Z{l}"], cache[f"A{l}"], grads[f"dZ{l}"]
                 columns["grad_norm_W"][i] = _norm(dW)
@@ -230,7 +231,7 @@ class GradientMonitor(Callback):
                 name = layer.activation.name
                 if name == "relu":
                     columns["dead_fraction"][i] = float(np.count_nonzero(Z.max(axis=0) <= 0)) / Z.shape[1]
-                elif name in _SATURATING_Z and not (l == L and self._output_fused):
+                elif name in _SATURATING_Z and not (l == L and self._output_shortcut):
                     saturated_on = np.count_nonzero(np.abs(Z) > _SATURATING_Z[name], axis=0) / Z.shape[0]
                     columns["saturated_fraction"][i] = np.count_nonzero(saturated_on >= SATURATED_ON) / Z.shape[1]
             for i in range(L - 1):

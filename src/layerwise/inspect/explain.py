@@ -15,11 +15,14 @@ forward and backward pass and reports the size of every gradient.
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ops.losses import FUSED
+from ..layers.equations import Equation, Term
+from ..ops.losses import SHORTCUTS
+
+__all__ = ["Equation", "Term", "backward_equations", "explain", "forward_equations", "gradient_norms",
+           "output_rule"]
 
 SHORTCUT_REASONS = {
     ("softmax", "cross_entropy"): (
@@ -30,64 +33,20 @@ SHORTCUT_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class Term:
-    """One array in an equation: its name, the shape of the array, and whether it appears transposed."""
-
-    name: str
-    shape: tuple[int, ...]
-    transposed: bool = False
-
-    def __str__(self) -> str:
-        shown = self.shape[::-1] if self.transposed else self.shape
-        return f"{self.name}{'^T' if self.transposed else ''} {shown}"
-
-
-@dataclass(frozen=True)
-class Equation:
-    """``lhs = template`` with the template's ``{0}``, ``{1}``, ... filled by ``terms``."""
-
-    layer: int
-    lhs: Term
-    template: str
-    terms: tuple[Term, ...] = field(default_factory=tuple)
-
-    def __str__(self) -> str:
-        return f"{self.lhs} = {self.template.format(*self.terms)}"
-
-
-def _widths(net) -> list[int]:
-    return [net.input_dim] + [layer.units for layer in net.dense]
-
-
 def forward_equations(net, m: int) -> list[Equation]:
-    """``Z[l] = A[l-1] . W[l]^T + b[l]`` and ``A[l] = g(Z[l])`` for l = 1..L, with shapes for a batch of ``m``."""
-    n = _widths(net)
-    equations = []
-    if 0 in net.dropouts:
-        X, D = Term("X", (m, n[0])), Term("D0", (m, n[0]))
-        equations.append(Equation(0, Term("A0", (m, n[0])), "{0} * {1}", (X, D)))
-    for l, layer in enumerate(net.dense, start=1):
-        Z, A_prev = Term(f"Z{l}", (m, n[l])), Term(f"A{l - 1}", (m, n[l - 1]))
-        W, b = Term(f"W{l}", (n[l], n[l - 1]), transposed=True), Term(f"b{l}", (n[l],))
-        equations.append(Equation(l, Z, "{0} . {1} + {2}", (A_prev, W, b)))
-        g = layer.activation.name
-        if l in net.dropouts:
-            equations.append(Equation(l, Term(f"A{l}", (m, n[l])), g + "({0}) * {1}", (Z, Term(f"D{l}", (m, n[l])))))
-        else:
-            equations.append(Equation(l, Term(f"A{l}", (m, n[l])), g + "({0})", (Z,)))
-    return equations
+    """Every layer's forward equations, first to last, with shapes for a batch of ``m``."""
+    return [equation for layer in net.layers for equation in layer.explain_forward(m)]
 
 
 def output_rule(net) -> str:
     """Which rule gives ``dZ_L`` for this network's output activation and loss, and why."""
-    pair = (net.dense[-1].activation.name, net.loss_fn.name)
+    pair = (net.output.activation.name, net.loss_fn.name)
     L = net.L
-    if pair in FUSED:
-        return (f"{pair[0]} + {pair[1]} is a fused pair, so the output shortcut dZ{L} = A{L} - Y applies: "
+    if net.shortcut:
+        return (f"{pair[0]} + {pair[1]} is a shortcut pair, so the output shortcut dZ{L} = A{L} - Y applies: "
                 f"{SHORTCUT_REASONS[pair]}.")
-    fused = ", ".join(f"{a}+{b}" for a, b in sorted(FUSED))
-    text = (f"{pair[0]} + {pair[1]} is not a fused pair ({fused}), so dA{L} comes from the loss's derivative "
+    pairs = ", ".join(f"{a}+{b}" for a, b in sorted(SHORTCUTS))
+    text = (f"{pair[0]} + {pair[1]} is not a shortcut pair ({pairs}), so dA{L} comes from the loss's derivative "
             f"and dZ{L} = dA{L} * g'(Z{L}), the general rule.")
     if pair[0] == "softmax":
         text += (f" Softmax mixes the units of a row, so g'(Z{L}) is a Jacobian: dZ{L} = A{L} * (dA{L} - "
@@ -96,53 +55,27 @@ def output_rule(net) -> str:
 
 
 def backward_equations(net, m: int) -> list[Equation]:
-    """The seed's four equations for each layer from L down to 1, with shapes for a batch of ``m``.
+    """The backward equations of every trained layer from the output down, with shapes for a batch of ``m``.
 
-    Per layer ``l``: ``dZ[l]`` (from ``dA[l]``, or the output rule), ``dW[l]``,
-    ``db[l]`` and ``dA[l-1]`` (not for ``l = 1``: ``A0`` is the input).
+    Per Dense layer ``l``, the seed's four: ``dZ[l]`` (from ``dA[l]``, or the
+    output rule), ``dW[l]``, ``db[l]`` and ``dA[l-1]`` (not for the first
+    trained layer: ``A0`` is the input). On the general output path the
+    first equation is ``dA_L``, from the loss.
     """
-    n, L = _widths(net), net.L
+    output = net.output
     equations = []
-    for l in range(L, 0, -1):
-        layer = net.dense[l - 1]
-        g = layer.activation.name
-        dZ, dA = Term(f"dZ{l}", (m, n[l])), Term(f"dA{l}", (m, n[l]))
-        Z, A = Term(f"Z{l}", (m, n[l])), Term(f"A{l}", (m, n[l]))
-        if l == L and net.fused:
-            equations.append(Equation(l, dZ, "{0} - {1}", (A, Term("Y", (m, n[l])))))
-        else:
-            if l == L:
-                equations.append(Equation(l, dA, net.loss_fn.name + "'({0}, {1})", (A, Term("Y", (m, n[l])))))
-            upstream, terms = "{0}", [dA]
-            if l in net.dropouts:
-                upstream, terms = "({0} * {1})", [dA, Term(f"D{l}", (m, n[l]))]
-            k = len(terms)
-            if g == "softmax":
-                template = f"{{{k}}} * ({upstream} - rowsum({upstream} * {{{k}}}))"
-                terms.append(A)
-            else:
-                template = f"{upstream} * {g}'({{{k}}})"
-                terms.append(Z)
-            equations.append(Equation(l, dZ, template, tuple(terms)))
-        A_prev = Term(f"A{l - 1}", (m, n[l - 1]))
-        W = Term(f"W{l}", (n[l], n[l - 1]))
-        dW = Term(f"dW{l}", (n[l], n[l - 1]))
-        l2 = " + (lambda/m) {2}" if net.l2 else ""
-        equations.append(Equation(l, dW, "(1/m) {0} . {1}" + l2, (Term(dZ.name, dZ.shape, True), A_prev, W)))
-        equations.append(Equation(l, Term(f"db{l}", (n[l],)), "(1/m) sum_i {0}", (dZ,)))
-        if l > 1:
-            equations.append(Equation(l, Term(f"dA{l - 1}", (m, n[l - 1])), "{0} . {1}", (dZ, W)))
+    if not net.shortcut:
+        A, Y = output.term(output.output_key, m), output.term("Y", m)
+        equations.append(Equation(output.l, output.term("d" + output.output_key, m),
+                                  net.loss_fn.name + "'({0}, {1})", (A, Y)))
+    equations += output.explain_backward(m, net.shortcut, bool(net.l2))
+    for layer in net._below_output:
+        equations += layer.explain_backward(m, False, bool(net.l2))
     return equations
 
 
 def _describe(net) -> str:
-    parts = [str(net.input_dim)]
-    for layer in net.layers:
-        if hasattr(layer, "units"):
-            parts.append(f"{layer.units} ({layer.activation.name})")
-        else:
-            parts.append(f"dropout {layer.rate:g}")
-    return " -> ".join(parts)
+    return " -> ".join([str(net.input_dim)] + [layer.describe() for layer in net.layers])
 
 
 def explain(net, m: int = 32) -> str:
@@ -168,7 +101,7 @@ def explain(net, m: int = 32) -> str:
         "",
         "Forward pass",
     ]
-    if net.dropouts:
+    if any(layer.explain_forward(m) and not layer.numbered for layer in net.layers):
         lines.append("  (D<l>: dropout masks, drawn in training only; kept units are scaled by 1/(1 - rate))")
     layer = None
     for equation in forward_equations(net, m):
@@ -176,8 +109,9 @@ def explain(net, m: int = 32) -> str:
             layer = equation.layer
             lines.append(f"  layer {layer}:" if layer else "  input:")
         lines.append(f"    {equation}")
-    out = (m, net.dense[-1].units)
-    lines.append(f"  J = {net.loss_fn.name}({Term(f'A{net.L}', out)}, {Term('Y', out)}): the mean over the m examples"
+    out = (m, net.n_outputs)
+    lines.append(f"  J = {net.loss_fn.name}({Term(net.output.output_key, out)}, {Term('Y', out)}): the mean over the m "
+                 f"examples"
                  + (" plus (lambda/2m) sum_l ||W[l]||^2" if net.l2 else ""))
     rule = textwrap.fill(output_rule(net), width=110, initial_indent="  ", subsequent_indent="  ")
     lines += ["", "Output rule", rule, "", f"Backward pass, layer {net.L} down to 1"]
@@ -206,16 +140,20 @@ def gradient_norms(net, X, Y) -> tuple[float, list[dict]]:
     J : float
         The cost of the batch.
     rows : list of dict
-        Per layer from L down to 1: ``layer`` and the Frobenius norms ``dW``,
-        ``db``, ``dZ`` and ``dA`` (of ``dA[l]``; for a fused output it is
-        computed from the loss for display, since the shortcut skips it).
+        Per layer with weights and biases (Dense), from the output down:
+        ``layer`` and the Frobenius norms ``dW``, ``db``, ``dZ`` and ``dA`` (of
+        ``dA[l]``; for a shortcut output it is computed from the loss for
+        display, since the shortcut skips it).
     """
     AL, cache = net.forward(X)
     grads = net.backward(cache, Y)
     J = net.loss(AL, Y)
     rows = []
-    for l in range(net.L, 0, -1):
-        dA = grads.get(f"dA{l}")
+    for layer in [net.output, *net._below_output]:
+        if [spec.kind for spec in layer.params()] != ["W", "b"]:
+            continue
+        l = layer.l
+        dA = grads.get("d" + layer.output_key)
         if dA is None:
             dA = net.loss_fn.grad(AL, net.check_Y(Y, AL.shape[0]))
         rows.append({"layer": l, **{key: float(np.linalg.norm(value)) for key, value in

@@ -432,13 +432,13 @@ class _BaseMLP(BaseEstimator):
         net = self.network_
         X, Y = net.check_X(X), net.check_Y(Y, X.shape[0])
         weights = net.check_sample_weight(weights, X.shape[0])
-        theta, dtheta, grad_views = net.theta, net.dtheta, net.grad_views
+        theta, dtheta = net.theta, net.dtheta
 
         def loss_and_gradient(x):
             theta[...] = x
             cache = net._forward(X)
             loss = net._loss(cache[f"A{net.L}"], Y, weights)
-            net._backward(cache, Y, weights, dtheta, grad_views)
+            net._backward(cache, Y, weights)
             return loss, dtheta.astype(np.float64)
 
         curve = []

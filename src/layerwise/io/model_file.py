@@ -61,7 +61,7 @@ DIGEST_KEY = "tensors_sha256"
 __all__ = ["FORMAT", "FORMAT_VERSION", "METADATA_KEY", "TEMP_MARKER", "ModelFile", "load", "read",
            "remove_stale_temporaries", "save", "write_atomically"]
 
-_PARAMETER_NAME = re.compile(r"([Wb])([0-9]+)")
+_PARAMETER_NAME = re.compile(r"(W|b|gamma|beta|running_mean|running_var)([0-9]+)")
 _TENSOR_DTYPES = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
                   "float16", "float32", "float64")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -128,13 +128,13 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
         raise ConfigError(f"save expects a Network, received {type(net).__name__}")
     if not net.built:
         raise ConfigError("cannot save a network that is not built yet: pass input_dim= or train it first")
-    params = net.params
-    if not np.isfinite(net.theta).all():
+    params = net.table.tensors
+    if not (np.isfinite(net.theta).all() and np.isfinite(net.state).all()):
         name, value = next((name, value) for name, value in params.items() if not np.isfinite(value).all())
         raise DataError(f"cannot save: parameter {name} contains {int((~np.isfinite(value)).sum())} NaN or "
                         f"infinite value(s); the network has diverged")
     config = net.get_config()
-    problem = _classes_problem(config, net.dense[-1].units)
+    problem = _classes_problem(config, net.n_outputs)
     if problem:
         raise ConfigError(f"cannot save: {problem}")
     extra_tensors = _check_extra_tensors(tensors)
@@ -170,7 +170,8 @@ def _check_extra_tensors(tensors) -> dict[str, np.ndarray]:
             raise ConfigError(f"extra tensor names must be non-empty strings other than '__metadata__', "
                               f"received {name!r}")
         if _PARAMETER_NAME.fullmatch(name):
-            raise ConfigError(f"extra tensor name {name!r} is reserved for network parameters (W<n>, b<n>); "
+            raise ConfigError(f"extra tensor name {name!r} is reserved for network parameters (W<n>, b<n>, "
+                              f"gamma<n>, ...); "
                               f"choose another name, for example 'extra/{name}'")
         array = np.asarray(value)
         if array.dtype.name not in _TENSOR_DTYPES:
@@ -228,7 +229,7 @@ def read(path) -> ModelFile:
         document = _parse_document(path, header)
         net = _network_for(path, document["config"], header)
         recorded = document.get(DIGEST_KEY)
-        params, extras, digest = net.params, {}, hashlib.sha256() if recorded else None
+        params, extras, digest = net.table.tensors, {}, hashlib.sha256() if recorded else None
         for name in sorted(header.tensors):
             value = read_tensor(path, stream, header, header.tensors[name])
             if digest is not None:
@@ -297,10 +298,13 @@ def _network_for(path, config: dict, header: Header) -> Network:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} has an invalid network config: {type(exc).__name__}: {exc}") from None
-    problem = _classes_problem(config, net.dense[-1].units)
+    try:
+        expected = net.parameter_shapes(input_dim)
+    except LayerwiseError as exc:
+        raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
+    problem = _classes_problem(config, net.output.output_shape[0])
     if problem:
         raise ModelFileError(f"{path} has an invalid network config: {problem}")
-    expected = net.parameter_shapes(input_dim)
     layout = f"the config describes a network of {net._describe(input_dim)}, with parameters {_names(expected)}"
     missing = sorted(expected.keys() - header.tensors.keys(), key=_parameter_order)
     if missing:
@@ -330,19 +334,19 @@ def _names(names) -> str:
 
 
 def _check_finite(path, net: Network) -> None:
-    if np.isfinite(net.theta).all():
+    if np.isfinite(net.theta).all() and np.isfinite(net.state).all():
         return
-    for name, value in net.params.items():
+    for name, value in net.table.tensors.items():
         bad = int((~np.isfinite(value)).sum())
         if bad:
             raise ModelFileError(f"{path}: {name} contains {bad} NaN or infinite value(s); the file is corrupt "
                                  f"or was written from a diverged network")
 
 
-def _parameter_order(name: str) -> tuple[bool, int]:
-    """Sort key putting W1, W2, ..., W10 before b1, b2, ...."""
+def _parameter_order(name: str) -> tuple[int, str]:
+    """Sort key putting W1, b1, W2, ..., W10, b10 in layer order."""
     kind, number = _PARAMETER_NAME.fullmatch(name).groups()
-    return kind == "b", int(number)
+    return int(number), kind
 
 
 def _classes_problem(config: dict, n_outputs: int) -> str | None:

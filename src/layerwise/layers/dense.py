@@ -1,28 +1,30 @@
 """``Dense``: the seed's fully connected layer.
 
-A ``Dense`` layer computes, for a batch ``A_prev`` of shape ``(m, n_{l-1})``::
+A ``Dense`` layer ``l`` computes, for a batch ``A_prev`` of shape ``(m, n_{l-1})``::
 
     Z = A_prev @ W.T + b          # the seed's Z = W . A_prev + b, rows as examples
     A = g(Z)
 
 and its backward pass is the seed's four equations, one line each (see
-:meth:`Dense.backward`). ``W`` and ``b`` are views into the owning network's
-flat parameter buffer; they are bound by :meth:`Dense.bind` when the network
-is built.
+:meth:`Dense.backward`). ``W`` (``(n_l, n_{l-1})``) and ``b`` (``(n_l,)``) and
+their gradients ``dW``, ``db`` are views into the network's flat buffers,
+bound by the parameter table when the network is built.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._checks import positive_int
 from ..errors import ConfigError
 from ..ops.activations import RELU_FAMILY, Activation, get_activation
 from ..ops.initializers import get_initializer
+from .base import Layer, ParamSpec, register, zeros
+from .equations import Equation, Term, first_equation
 
 
-class Dense:
+@register
+class Dense(Layer):
     """A fully connected layer ``A = g(A_prev @ W.T + b)``.
 
     Parameters
@@ -30,16 +32,14 @@ class Dense:
     units : int
         Number of neurons ``n_l``.
     activation : str or Activation, default "relu"
-        Name of a registered activation (see ``layerwise.activations.ACTIVATIONS``).
+        Name of a registered activation (see ``layerwise.ACTIVATIONS``).
     init : {"he", "glorot", "lecun"}, optional
         Weight initialisation. Defaults to He for the ReLU family, LeCun for
         SELU and Glorot otherwise.
     """
 
     def __init__(self, units: int, activation: str | Activation = "relu", init: str | None = None):
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-            raise ConfigError(f"Dense units must be a positive integer, received {units!r}")
-        self.units = int(units)
+        self.units = positive_int("Dense units", units)
         self.activation = get_activation(activation)
         if init is None:
             name = self.activation.name
@@ -49,65 +49,108 @@ class Dense:
         self.W: np.ndarray | None = None
         self.b: np.ndarray | None = None
 
-    def parameter_shapes(self, n_in: int) -> dict[str, tuple[int, ...]]:
-        """The shapes of ``W`` and ``b`` for ``n_in`` inputs, known before anything is allocated."""
-        return {"W": (self.units, n_in), "b": (self.units,)}
+    # ------------------------------------------------------------- protocol
+    def build(self, input_shape, l, input_key):
+        shape = super().build(input_shape, l, input_key)
+        self.Z_key, self.dZ_key, self.S_key = f"Z{l}", f"dZ{l}", f"S{l}"
+        self.dA_prev_key = "d" + input_key
+        return shape
 
-    def output_size(self, n_in: int) -> int:
-        """Number of outputs for ``n_in`` inputs: ``units``."""
-        return self.units
+    def output_shape_for(self, input_shape):
+        if len(input_shape) != 1:
+            raise ConfigError(f"Dense layer {self.l} needs flat inputs (n,), received examples of shape "
+                              f"{input_shape}; put a Flatten layer before it")
+        return (self.units,)
 
-    def bind(self, W: np.ndarray, b: np.ndarray) -> None:
-        """Attach the parameter views ``W`` (units, n_in) and ``b`` (units,)."""
-        self.W, self.b = W, b
+    def params(self):
+        n_in = self.input_shape[0]
+        weights = get_initializer(self.init)
+        return (ParamSpec("W", (self.units, n_in), lambda rng, shape: weights(rng, *shape), decayed=True),
+                ParamSpec("b", (self.units,), zeros, decayed=False))
 
-    def initialize(self, rng: np.random.Generator) -> None:
-        """Fill ``W`` from the initialiser and set ``b`` to zero."""
-        n_out, n_in = self.W.shape
-        self.W[...] = get_initializer(self.init)(rng, n_out, n_in)
-        self.b[...] = 0
+    def buffers(self, m):
+        shape = (m, self.units)
+        out = {self.Z_key: shape, self.output_key: shape, self.dZ_key: shape}
+        if self.needs_dA_prev:
+            out[self.dA_prev_key] = (m,) + self.input_shape
+        return out
 
-    def forward(self, A_prev: np.ndarray, Z: np.ndarray | None = None, A: np.ndarray | None = None):
-        """Return ``(Z, A)``; ``Z`` and ``A`` may be preallocated outputs."""
-        Z = np.matmul(A_prev, self.W.T, out=Z)  # Z = W . A_prev ...
-        np.add(Z, self.b, out=Z)  #                 ... + b
-        A = self.activation.forward(Z, out=A)  # A = g(Z)
-        return Z, A
+    def scratch_shape(self, m):
+        return (m, self.units)
 
-    def backward(
-        self,
-        dZ: np.ndarray,
-        A_prev: np.ndarray,
-        dW: np.ndarray,
-        db: np.ndarray,
-        dA_prev: np.ndarray | None = None,
-        need_dA_prev: bool = True,
-        scratch: np.ndarray | None = None,
-    ) -> np.ndarray | None:
-        """Write ``dW`` and ``db`` in place and return ``dA_prev``.
+    def forward(self, A_prev, cache, ws, training):
+        Z = np.matmul(A_prev, self.W.T, out=ws.get(self.Z_key))  # Z = W . A_prev ...
+        np.add(Z, self.b, out=Z)  #                                 ... + b
+        cache[self.Z_key] = Z
+        cache[self.output_key] = A = self.activation.forward(Z, out=ws.get(self.output_key))  # A = g(Z)
+        return A
 
-        ``dZ`` is the layer's ``dJ/dZ`` per example (the seed's first
-        equation, ``dZ = dA * g'(Z)``, has already been applied)::
+    def predict(self, A_prev):
+        Z = np.matmul(A_prev, self.W.T)
+        np.add(Z, self.b, out=Z)
+        return self.activation.forward(Z, out=Z)  # A = g(Z), written over Z
 
-            dW      = (1/m) dZ^T . A_prev      (seed: (1/m) dZ . A_prev^T)
+    def backward(self, dA, cache, grads, ws, dZ=None):
+        """The seed's four equations: write ``dW`` and ``db`` in place, return ``dA_prev``::
+
+            dZ      = dA * g'(Z)                (softmax: its Jacobian applied to dA)
+            dW      = (1/m) dZ^T . A_prev       (seed: (1/m) dZ . A_prev^T)
             db      = (1/m) sum_i dZ
-            dA_prev = dZ . W                   (seed: W^T . dZ)
+            dA_prev = dZ . W                    (seed: W^T . dZ)
 
-        The ``1/m`` is applied to ``dZ`` (into ``scratch``, shaped like ``dZ``,
-        when given), which is smaller than ``dW`` and serves ``db`` too.
+        For the output layer of a loss that pairs with its activation, the
+        network passes ``dZ = A_L - Y`` (the seed's shortcut,
+        :meth:`Network.output_gradient`) and the first equation is skipped.
+        The ``1/m`` is applied to ``dZ`` (into the scratch ``S<l>``), which is
+        smaller than ``dW`` and serves ``db`` too.
         """
-        dZ_m = np.multiply(dZ, 1 / dZ.shape[0], out=scratch)  # (1/m) dZ
-        np.matmul(dZ_m.T, A_prev, out=dW)  # dW = (1/m) dZ^T . A_prev
-        np.add.reduce(dZ_m, axis=0, out=db)  # db = (1/m) sum_i dZ
-        if not need_dA_prev:
-            return None
-        return np.matmul(dZ, self.W, out=dA_prev)  # dA_prev = dZ . W
+        Z, A, A_prev, S = cache[self.Z_key], cache[self.output_key], cache[self.input_key], ws.get(self.S_key)
+        if dZ is None:
+            dZ = self.activation.backward(dA, Z, A, out=ws.get(self.dZ_key), scratch=S)  # dZ = dA * g'(Z)
+        grads[self.dZ_key] = dZ
+        dZ_m = np.multiply(dZ, 1 / dZ.shape[0], out=S)  #                                      (1/m) dZ
+        np.matmul(dZ_m.T, A_prev, out=self.dW)  #                                  dW = (1/m) dZ^T . A_prev
+        np.add.reduce(dZ_m, axis=0, out=self.db)  #                                db = (1/m) sum_i dZ
+        if self.needs_dA_prev:
+            return np.matmul(dZ, self.W, out=ws.get(self.dA_prev_key))  #  dA_prev = dZ . W
+        return None
 
     def get_config(self) -> dict:
         config = {"type": "Dense", "units": self.units, "activation": self.activation.name, "init": self.init}
         if self.activation.get_config():
             config["activation_args"] = self.activation.get_config()
         return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Dense:
+        activation = get_activation(config["activation"], **config.get("activation_args", {}))
+        return cls(config["units"], activation=activation, init=config.get("init"))
+
+    def explain_forward(self, m):
+        l, Z = self.l, self.term(f"Z{self.l}", m)
+        A_prev = self.term(self.input_key, m, (m,) + self.input_shape)
+        W, b = self.term(f"W{l}", m, self.W.shape, transposed=True), self.term(f"b{l}", m, self.b.shape)
+        return [Equation(l, Z, "{0} . {1} + {2}", (A_prev, W, b)),
+                Equation(l, self.term(self.output_key, m), self.activation.name + "({0})", (Z,))]
+
+    def explain_backward(self, m, shortcut, l2):
+        l, dZ = self.l, self.term(self.dZ_key, m)
+        Y = self.term("Y", m) if shortcut else None
+        first = first_equation(l, self.activation, dZ, self.term("d" + self.output_key, m), self.term(self.Z_key, m),
+                               self.term(self.output_key, m), Y)
+        A_prev = self.term(self.input_key, m, (m,) + self.input_shape)
+        W = self.term(f"W{l}", m, self.W.shape)
+        decay = " + (lambda/m) {2}" if l2 else ""
+        equations = [first,
+                     Equation(l, self.term(f"dW{l}", m, self.W.shape), "(1/m) {0} . {1}" + decay,
+                              (Term(dZ.name, dZ.shape, True), A_prev, W)),
+                     Equation(l, self.term(f"db{l}", m, self.b.shape), "(1/m) sum_i {0}", (dZ,))]
+        if self.needs_dA_prev:
+            equations.append(Equation(l, self.term(self.dA_prev_key, m, A_prev.shape), "{0} . {1}", (dZ, W)))
+        return equations
+
+    def describe(self) -> str:
+        return f"Dense({self.input_shape[0]} -> {self.units}, {self.activation.name})"
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r})"

@@ -1,15 +1,22 @@
-"""``Dropout``: inverted dropout, on by training and off at prediction."""
+"""``Dropout``: inverted dropout, on in training and off at prediction.
+
+Dropout after layer ``l`` (``l = 0``: on the input) draws a scaled mask ``D<l>``
+and outputs ``A<l> * D<l>`` (cache key ``A<l>*D``); its backward is the same
+product, ``dA<l> = dA * D<l>``. It has no parameters and takes no number of its
+own, so the numbering of the other layers is that of the network without it.
+"""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..errors import ConfigError
+from .._checks import check_range
+from .base import Layer, register
+from .equations import Equation
 
 
-class Dropout:
+@register
+class Dropout(Layer):
     """Inverted dropout on the output of the preceding layer (or on the input).
 
     In training each unit is kept with probability ``1 - rate`` and the kept
@@ -22,12 +29,29 @@ class Dropout:
         Fraction of units dropped, in ``[0, 1)``.
     """
 
-    def __init__(self, rate: float):
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ConfigError(f"Dropout rate must be a number in [0, 1), received {rate!r}")
-        self.rate = float(rate)
+    numbered = False
 
-    def mask(self, rng: np.random.Generator, shape: tuple[int, int], dtype,
+    def __init__(self, rate: float):
+        self.rate = check_range("Dropout rate", rate, 0.0, 1.0, high_open=True)
+
+    def build(self, input_shape, l, input_key):
+        super().build(input_shape, l, input_key)
+        self.output_key, self.D_key, self.dA_prev_key = f"A{l}*D", f"D{l}", "d" + input_key
+        return self.output_shape
+
+    def output_shape_for(self, input_shape):
+        return input_shape
+
+    def buffers(self, m):
+        if self.rate == 0:
+            return {}
+        shape = (m,) + self.input_shape
+        out = {self.D_key: shape, self.output_key: shape}
+        if self.needs_dA_prev:
+            out[self.dA_prev_key] = shape
+        return out
+
+    def mask(self, rng: np.random.Generator, shape: tuple[int, ...], dtype,
              out: np.ndarray | None = None) -> np.ndarray:
         """Draw the scaled mask ``D``: ``1/(1-rate)`` where kept, ``0`` where dropped (into ``out`` if given)."""
         D = rng.random(shape, dtype=dtype, out=out)
@@ -35,16 +59,44 @@ class Dropout:
         D *= np.dtype(dtype).type(1.0 / (1.0 - self.rate))
         return D
 
-    def parameter_shapes(self, n_in: int) -> dict[str, tuple[int, ...]]:
-        """Dropout has no parameters."""
-        return {}
+    def forward(self, A_prev, cache, ws, training):
+        if not training or self.rate == 0:
+            return A_prev
+        cache[self.D_key] = D = self.mask(self.rng, A_prev.shape, A_prev.dtype, out=ws.get(self.D_key))
+        cache[self.output_key] = A = np.multiply(A_prev, D, out=ws.get(self.output_key))  # A * D
+        return A
 
-    def output_size(self, n_in: int) -> int:
-        """Dropout keeps the width of its input."""
-        return n_in
+    def predict(self, A_prev):
+        return A_prev
+
+    def backward(self, dA, cache, grads, ws, dZ=None):
+        """``dA_prev = dA * D``: the gradient flows through the kept units, scaled as they were."""
+        D = cache.get(self.D_key)
+        if D is None:  # off (rate 0)
+            return dA
+        return np.multiply(dA, D, out=ws.get(self.dA_prev_key))
 
     def get_config(self) -> dict:
         return {"type": "Dropout", "rate": self.rate}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Dropout:
+        return cls(config["rate"])
+
+    def explain_forward(self, m):
+        if self.rate == 0:
+            return []
+        A, D = self.term(self.input_key, m), self.term(self.D_key, m)
+        return [Equation(self.l, self.term(self.output_key, m), "{0} * {1}", (A, D))]
+
+    def explain_backward(self, m, shortcut, l2):
+        if self.rate == 0:
+            return []
+        dA, D = self.term("d" + self.output_key, m), self.term(self.D_key, m)
+        return [Equation(self.l, self.term(self.dA_prev_key, m), "{0} * {1}", (dA, D))]
+
+    def describe(self) -> str:
+        return f"Dropout({self.rate:g})"
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate})"

@@ -16,11 +16,16 @@ With ``sample_weight`` the mean becomes the weighted mean
 ``grad`` returns ``dA_L``, the per-example derivative ``m * dJ/dA_L`` (the
 seed's scaling: the ``1/m`` enters only in ``dW`` and ``db``).
 
-The seed's output shortcut ``dZ_L = A_L - Y`` holds exactly for three pairs,
-listed in :data:`FUSED`: for each, ``dJ/dA_L * g'(Z_L)`` simplifies
+The seed's output shortcut ``dZ_L = A_L - Y`` holds exactly for three pairs
+of output activation and loss (each loss's :attr:`Loss.shortcut`, all listed
+in :data:`SHORTCUTS`): for each, ``dJ/dA_L * g'(Z_L)`` simplifies
 algebraically to ``A_L - Y`` (for softmax because each row of ``Y`` sums to
 one). The shortcut is cheaper and, unlike the general path, never divides by
 a probability that may have underflowed to zero.
+
+Each loss also knows its task: classification losses turn outputs and targets
+into labels (:meth:`Loss.decide`, :meth:`Loss.labels`); regression losses
+predict the outputs themselves.
 """
 
 from __future__ import annotations
@@ -38,6 +43,26 @@ class Loss:
     """
 
     name = "loss"
+    task = "regression"
+    """``"classification"`` or ``"regression"``."""
+    shortcut: str | None = None
+    """The output activation with which ``dZ_L = A_L - Y`` holds exactly, if any."""
+
+    def get_config(self) -> dict:
+        """Constructor arguments that differ from the defaults (saved with the model)."""
+        return {}
+
+    def n_classes(self, n_outputs: int) -> int | None:
+        """Number of classes an output of ``n_outputs`` units tells apart (None for regression)."""
+        return None
+
+    def labels(self, Y: np.ndarray) -> np.ndarray | None:
+        """Integer labels of targets ``Y`` ``(m, K)`` for measuring accuracy (None for regression)."""
+        return None
+
+    def decide(self, AL: np.ndarray) -> np.ndarray:
+        """The prediction from the outputs: class indices, 0/1 flags, or ``AL`` itself for regression."""
+        return AL
 
     def terms(self, AL: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return the loss of each output of each example, shape ``(m, K)`` (into ``out`` when given)."""
@@ -79,6 +104,17 @@ class CrossEntropy(Loss):
     """Categorical cross-entropy for a softmax output; labels one-hot or integer."""
 
     name = "cross_entropy"
+    task = "classification"
+    shortcut = "softmax"
+
+    def n_classes(self, n_outputs):
+        return n_outputs
+
+    def labels(self, Y):
+        return Y.argmax(axis=1)
+
+    def decide(self, AL):
+        return AL.argmax(axis=1)
 
     def terms(self, AL, Y, out=None):
         """``-Y log A``."""
@@ -94,6 +130,18 @@ class BinaryCrossEntropy(Loss):
     """Binary cross-entropy for sigmoid outputs, single or multi-label."""
 
     name = "binary_cross_entropy"
+    task = "classification"
+    shortcut = "sigmoid"
+
+    def n_classes(self, n_outputs):
+        return 2
+
+    def labels(self, Y):
+        return (Y > 0.5).astype(np.int8)
+
+    def decide(self, AL):
+        flags = (AL > 0.5).astype(np.int64)
+        return flags.ravel() if AL.shape[1] == 1 else flags
 
     def terms(self, AL, Y, out=None):
         """``-(Y log A + (1 - Y) log(1 - A))``."""
@@ -108,6 +156,7 @@ class MeanSquaredError(Loss):
     """Half the squared error, so that ``dJ/dA_L = A_L - Y`` as in the seed."""
 
     name = "mse"
+    shortcut = "identity"
 
     def terms(self, AL, Y, out=None):
         """``(A - Y)^2 / 2``."""
@@ -143,6 +192,9 @@ class Huber(Loss):
             raise ConfigError(f"huber delta must be positive, received {delta!r}")
         self.delta = delta
 
+    def get_config(self):
+        return {} if self.delta == 1.0 else {"delta": self.delta}
+
     def terms(self, AL, Y, out=None):
         """``r^2 / 2`` for ``r = |A - Y| <= delta``, ``delta (r - delta/2)`` beyond."""
         r = np.abs(AL - Y)
@@ -158,13 +210,11 @@ LOSSES: dict[str, type[Loss]] = {
 }
 """Registry of loss names to classes."""
 
-FUSED = frozenset({("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")})
+SHORTCUTS = frozenset((cls.shortcut, name) for name, cls in LOSSES.items() if cls.shortcut)
 """(output activation, loss) pairs for which ``dZ_L = A_L - Y`` exactly."""
 
-CLASSIFICATION_LOSSES = frozenset({"cross_entropy", "binary_cross_entropy"})
 
-
-def get_loss(loss: str | Loss) -> Loss:
+def get_loss(loss: str | Loss, **kwargs) -> Loss:
     """Return a :class:`Loss` from its registered name or pass one through.
 
     Raises
@@ -176,4 +226,7 @@ def get_loss(loss: str | Loss) -> Loss:
         return loss
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ConfigError(f"unknown loss {loss!r}; expected one of {', '.join(sorted(LOSSES))}")
-    return LOSSES[loss]()
+    try:
+        return LOSSES[loss](**kwargs)
+    except TypeError:
+        raise ConfigError(f"loss {loss!r} does not accept the arguments {sorted(kwargs)}") from None

@@ -84,6 +84,7 @@ def restore(path, net, optimizer, schedule):
     if not net.built:
         net.build(saved.network.input_dim)
     net.theta[...] = saved.network.theta
+    net.state[...] = saved.network.state
     net.classes = saved.network.classes
     optimizer.load_state_dict(unflatten_state(saved.tensors, state["optimizer"]))
     schedule.load_state_dict(state["schedule"])

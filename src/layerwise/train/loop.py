@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..distributed import get_communicator
+from ..engine.workspace import make_workspace
 from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
@@ -250,9 +251,9 @@ class _Trainer:
         wb = None if self.w_epoch is None else self.w_epoch[start:stop]
         ws = self.workspace(stop - start)
         cache = net._forward(Xb, True, ws)
-        AL = cache[f"A{net.L}"]
+        AL = cache[net.output.output_key]
         J = net._loss(AL, Yb, wb, ws["loss"])
-        grads = net._backward(cache, Yb, wb, net.dtheta, net.grad_views, ws)
+        grads = net._backward(cache, Yb, wb, ws)
         if self.predicted is not None:
             _predict_into(AL, self.predicted[start:stop])
         return J, cache, grads
@@ -265,37 +266,6 @@ def _listens_to_batches(callbacks) -> bool:
         return True
     return any(getattr(type(cb), "on_batch_end", Callback.on_batch_end) is not Callback.on_batch_end
                for cb in members)
-
-
-def make_workspace(net, m: int) -> dict:
-    """Preallocated buffers for batches of ``m`` examples, all of the network's dtype.
-
-    ``Z<l>``, ``A<l>``, ``dZ<l>`` and ``dA<l>`` (``l < L``) of shape
-    ``(m, n_l)``; ``S<l>``, the scratch of layer ``l``'s backward pass
-    (``g'(Z)``, then ``dZ / m``), all views of one buffer since only one layer
-    runs at a time; for each dropout, its mask ``D<l>`` and either the dropped
-    input ``A0`` or ``G<l>``, where the backward pass recomputes ``g(Z<l>)``;
-    ``loss``, shape ``(m, n_L)``, for the loss's terms; and, with an L2
-    penalty, ``decay``, for ``(lambda/m) W`` over all the weights.
-    """
-    ws = {}
-    scratch = np.empty(m * max(layer.units for layer in net.dense), dtype=net.dtype)
-    for l, layer in enumerate(net.dense, start=1):
-        shape = (m, layer.units)
-        for key in ("Z", "A", "dZ"):
-            ws[f"{key}{l}"] = np.empty(shape, dtype=net.dtype)
-        if l < net.L:
-            ws[f"dA{l}"] = np.empty(shape, dtype=net.dtype)
-        ws[f"S{l}"] = scratch[: m * layer.units].reshape(shape)
-    widths = net._widths
-    for l, dropout in net.dropouts.items():
-        if dropout.rate > 0:
-            ws[f"D{l}"] = np.empty((m, widths[l]), dtype=net.dtype)
-            ws["A0" if l == 0 else f"G{l}"] = np.empty((m, widths[l]), dtype=net.dtype)
-    ws["loss"] = np.empty((m, net.dense[-1].units), dtype=net.dtype)
-    if net.l2:
-        ws["decay"] = np.empty(net.n_weights, dtype=net.dtype)
-    return ws
 
 
 def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096, comm=None) -> dict:
@@ -322,11 +292,7 @@ def evaluate(net, X, Y, prefix: str = "", batch_size: int = 4096, comm=None) -> 
 
 def _labels(net, Y: np.ndarray) -> np.ndarray | None:
     """Integer labels for measuring accuracy: class indices, 0/1 flags, or None for regression."""
-    if net.loss_fn.name == "cross_entropy":
-        return Y.argmax(axis=1)
-    if net.loss_fn.name == "binary_cross_entropy":
-        return (Y > 0.5).astype(np.int8)
-    return None
+    return net.loss_fn.labels(Y)
 
 
 def _predict_into(AL: np.ndarray, predicted: np.ndarray) -> None:
@@ -361,7 +327,7 @@ def _example_weights(net, Y, sample_weight, class_weight) -> np.ndarray | None:
     if labels is None or labels.ndim == 2 and labels.shape[1] != 1:
         raise ConfigError("class_weight needs a single-label classifier (cross_entropy, or one sigmoid output)")
     labels = labels.reshape(-1)
-    n_classes = net.dense[-1].units if net.loss_fn.name == "cross_entropy" else 2
+    n_classes = net.loss_fn.n_classes(net.n_outputs)
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise ConfigError(f"class_weight must be a dict or 'balanced', received {class_weight!r}")
