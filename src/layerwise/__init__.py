@@ -12,7 +12,7 @@ from .errors import (
 )
 from .inspect.gradcheck import GradcheckReport, gradcheck
 from .io.model_file import load
-from .layers import Dense, Dropout
+from .layers import BatchNorm, Dense, Dropout
 from .ops.activations import ACTIVATIONS
 from .ops.losses import LOSSES
 from .optim.optimizers import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
@@ -41,6 +41,7 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "BatchNorm",
     "Callback",
     "ConfigError",
     "DataError",
