@@ -173,3 +173,45 @@ def test_l2_leaves_gamma_and_beta_alone():
     for name in ("dgamma2", "dbeta2", "db1"):
         np.testing.assert_array_equal(g_plain[name], g_decayed[name])
     np.testing.assert_allclose(g_decayed["dW1"] - g_plain["dW1"], 0.5 / 8 * plain.params["W1"], rtol=1e-10)
+
+
+def trained(seed=0):
+    net = network(seed=seed)
+    X, y = data()
+    net.fit(X, y, epochs=2, batch_size=6, verbose=0)
+    return net, X
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_onnx_batch_normalization_uses_the_running_statistics(dtype):
+    import onnx
+    import onnxruntime as ort
+
+    net, X = trained()
+    net = net.astype(dtype)
+    model = lw.to_onnx(net)
+    assert [node.op_type for node in model.graph.node].count("BatchNormalization") == 2
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (Y,) = session.run(None, {"X": X.astype(dtype)})
+    np.testing.assert_allclose(Y, net.predict_proba(X), rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-7)
+    assert isinstance(model, onnx.ModelProto)
+
+
+def test_to_torch_and_from_torch_round_trip_with_running_statistics():
+    net, X = trained()
+    model = lw.to_torch(net)
+    assert sum(isinstance(module, torch.nn.BatchNorm1d) for module in model) == 2
+    with torch.no_grad():
+        np.testing.assert_allclose(model(torch.from_numpy(X)).numpy(), net.predict_proba(X), rtol=1e-12, atol=1e-14)
+    twin = lw.from_torch(model)
+    assert [type(layer).__name__ for layer in twin.layers] == ["Dense", "BatchNorm", "Dense", "BatchNorm", "Dense"]
+    assert twin.layers[1].activation.name == "relu" and twin.layers[1].momentum == pytest.approx(0.1)
+    np.testing.assert_array_equal(twin.theta, net.theta)
+    np.testing.assert_array_equal(twin.state, net.state)
+    np.testing.assert_allclose(twin.predict_proba(X), net.predict_proba(X), rtol=1e-12)
+
+
+def test_from_torch_refuses_a_batchnorm_of_the_wrong_width():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(5), torch.nn.Linear(6, 2))
+    with pytest.raises(ShapeError, match="normalises 5 features but the layer before it has 6 outputs"):
+        lw.from_torch(model)

@@ -30,7 +30,7 @@ from ..engine.checks import check_finite
 from ..engine.network import Network
 from ..errors import ConfigError, LayerwiseError, ShapeError
 from ..io.model_file import write_atomically
-from ..layers import Dense, Dropout
+from ..layers import BatchNorm, Dense, Dropout
 from ..ops.activations import ELU, Activation, LeakyReLU, get_activation
 
 __all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
@@ -147,14 +147,8 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
     graph = _GraphBuilder(onnx, net.dtype, opset)
     x = "X"
-    for l, layer in enumerate(net.dense, start=1):
-        out = "Y" if l == net.L else f"A{l}"
-        identity = layer.activation.name == "identity"
-        W, b = graph.initializer(f"W{l}", layer.W), graph.initializer(f"b{l}", layer.b)
-        z = graph.node("Gemm", [x, W, b], out if identity else f"Z{l}", transB=1)  # Z = X @ W.T + b
-        if not identity:
-            _onnx_activation(graph, layer.activation, z, out, l)
-        x = out
+    for layer in net.layers:
+        x = layer.onnx_nodes(graph, x, "Y" if layer is net.output else layer.output_key)
     model = graph.model(net)
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
@@ -185,9 +179,14 @@ class _GraphBuilder:
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=output, **attributes))
         return output
 
+    def activation(self, activation: Activation, z: str, out: str, l: int) -> str:
+        """Add the node(s) computing ``out = g(z)`` and return ``out``."""
+        _onnx_activation(self, activation, z, out, l)
+        return out
+
     def model(self, net: Network):
         helper = self.onnx.helper
-        n_out = net.dense[-1].units
+        n_out = net.n_outputs
         graph = helper.make_graph(
             self.nodes,
             "layerwise_network",
@@ -236,7 +235,7 @@ def _onnx_activation(graph: _GraphBuilder, activation: Activation, z: str, out: 
     elif name == "softmax":
         graph.node("Softmax", [z], out, axis=1)
     else:
-        raise ConfigError(f"Dense layer {l}: activation {name!r} has no ONNX translation")
+        raise ConfigError(f"layer {l}: activation {name!r} has no ONNX translation")
 
 
 def _version() -> str:
@@ -291,22 +290,11 @@ def to_torch(net: Network):
     torch = _import_torch()
     _check_network(net, "to_torch")
     nn = torch.nn
-    dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    modules = []
-    l = 0
-    for layer in net.layers:
-        if isinstance(layer, Dropout):
-            modules.append(nn.Dropout(layer.rate))
-            continue
-        l += 1
-        linear = nn.Linear(layer.W.shape[1], layer.units, dtype=dtype)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(layer.W))
-            linear.bias.copy_(torch.from_numpy(layer.b))
-        modules.append(linear)
-        activation = _torch_activation(nn, layer.activation, net.dtype.name, l)
-        if activation is not None:
-            modules.append(activation)
+
+    def activation_module(activation: Activation, l: int):
+        return _torch_activation(nn, activation, net.dtype.name, l)
+
+    modules = [module for layer in net.layers for module in layer.torch_modules(torch, activation_module)]
     return nn.Sequential(*modules).eval()
 
 
@@ -322,7 +310,7 @@ def _torch_activation(nn, activation: Activation, dtype: str, l: int):
         return nn.ELU(float(activation.alpha))
     if name == "elu":
         raise ConfigError(
-            f"Dense layer {l}: an ELU with scale={activation.scale!r} has no torch.nn module; "
+            f"layer {l}: an ELU with scale={activation.scale!r} has no torch.nn module; "
             "torch.nn.ELU has scale 1 and torch.nn.SELU fixed constants"
         )
     if name == "softplus":
@@ -332,12 +320,12 @@ def _torch_activation(nn, activation: Activation, dtype: str, l: int):
     plain = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
     if name in plain:
         return plain[name]()
-    raise ConfigError(f"Dense layer {l}: activation {activation!r} has no torch.nn module")
+    raise ConfigError(f"layer {l}: activation {activation!r} has no torch.nn module")
 
 
 # ----------------------------------------------------------- from PyTorch
 _SUPPORTED_MODULES = (
-    "Linear, ReLU, LeakyReLU, ELU, SELU, GELU (approximate='none'), SiLU, Softplus (beta=1), Tanh, "
+    "Linear, BatchNorm1d, ReLU, LeakyReLU, ELU, SELU, GELU (approximate='none'), SiLU, Softplus (beta=1), Tanh, "
     "Sigmoid, Softmax (dim=1), Dropout, Identity and nested Sequential"
 )
 
@@ -416,6 +404,20 @@ class _LinearSpec:
         self.name, self.weight, self.bias, self.activation = name, weight, bias, activation
 
 
+class _NormSpec:
+    """One ``BatchNorm1d`` read from the source: its parameters, running statistics and activation."""
+
+    def __init__(self, name: str, module, activation=None):
+        if not module.affine or not module.track_running_stats or module.momentum is None:
+            raise ConfigError(f"module {name} ({module!r}) is not supported: BatchNorm1d needs affine=True, "
+                              f"track_running_stats=True and a momentum")
+        self.name, self.activation = name, activation
+        self.eps, self.momentum = float(module.eps), float(module.momentum)
+        self.arrays = {kind: _array(getattr(module, attribute), f"{name}.{attribute}") for kind, attribute in
+                       (("gamma", "weight"), ("beta", "bias"), ("running_mean", "running_mean"),
+                        ("running_var", "running_var"))}
+
+
 def _specs_from_module(nn, module) -> list:
     if isinstance(module, nn.Sequential):
         children = list(_flatten(nn, module, ""))
@@ -435,13 +437,15 @@ def _specs_from_module(nn, module) -> list:
             specs.append(_LinearSpec(name, _array(child.weight, f"{name}.weight"), bias))
         elif type(child) is nn.Dropout:
             specs.append(Dropout(float(child.p)))
+        elif type(child) is nn.BatchNorm1d:
+            specs.append(_NormSpec(name, child))
         else:
             activation = _activation_from_module(nn, child, name)
             previous = specs[-1] if specs else None
-            if not isinstance(previous, _LinearSpec) or previous.activation is not None:
+            if not isinstance(previous, (_LinearSpec, _NormSpec)) or previous.activation is not None:
                 raise ConfigError(
-                    f"module {name} ({child!r}) must directly follow a Linear layer: each Linear may be followed "
-                    "by one activation, and dropout must come after it"
+                    f"module {name} ({child!r}) must directly follow a Linear or BatchNorm1d layer: each may be "
+                    "followed by one activation, and dropout must come after it"
                 )
             previous.activation = activation
     return specs
@@ -550,16 +554,31 @@ def _build_network(specs: list, loss, input_dim, dtype, seed) -> Network:
         raise ShapeError(f"input_dim is {input_dim!r} but the first Linear layer has {n_0} in_features")
     if dtype is None:
         dtype = "float64" if any(_has_float64(spec) for spec in linears) else "float32"
-    layers = [
-        Dense(spec.weight.shape[0], activation=spec.activation or "identity") if isinstance(spec, _LinearSpec)
-        else spec
-        for spec in specs
-    ]
-    net = Network(layers, loss=loss, input_dim=n_0, seed=seed, dtype=dtype)
-    for layer, spec in zip(net.dense, linears):
-        layer.W[...] = spec.weight
-        layer.b[...] = 0 if spec.bias is None else spec.bias
+    layers = [_layer(spec) for spec in specs]
+    try:
+        net = Network(layers, loss=loss, input_dim=n_0, seed=seed, dtype=dtype)
+    except ShapeError as exc:
+        raise ShapeError(f"the modules' sizes do not chain: {exc}") from None
+    for layer, spec in zip(layers, specs):
+        if isinstance(spec, _LinearSpec):
+            layer.W[...] = spec.weight
+            layer.b[...] = 0 if spec.bias is None else spec.bias
+        elif isinstance(spec, _NormSpec):
+            for kind, value in spec.arrays.items():
+                if value.shape != getattr(layer, kind).shape:
+                    raise ShapeError(f"{spec.name} normalises {value.shape[0]} features but the layer before it "
+                                     f"has {getattr(layer, kind).shape[0]} outputs")
+                getattr(layer, kind)[...] = value
     return net
+
+
+def _layer(spec):
+    """The layerwise layer of one spec (a Dropout is its own spec)."""
+    if isinstance(spec, _LinearSpec):
+        return Dense(spec.weight.shape[0], activation=spec.activation or "identity")
+    if isinstance(spec, _NormSpec):
+        return BatchNorm(momentum=spec.momentum, eps=spec.eps, activation=spec.activation or "identity")
+    return spec
 
 
 def _has_float64(spec: _LinearSpec) -> bool:

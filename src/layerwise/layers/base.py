@@ -183,12 +183,15 @@ class Layer:
         """A term of this layer's equations: a batch of ``m`` of the output shape unless ``shape`` is given."""
         return Term(name, (m,) + self.output_shape if shape is None else shape, transposed)
 
-    def onnx_nodes(self, graph, input_name: str) -> str:
-        """Add the layer's ONNX nodes and initializers to ``graph``; return the output's name."""
+    def onnx_nodes(self, graph, x: str, out: str) -> str:
+        """Add the nodes computing the layer at prediction time from tensor ``x`` to ``graph`` (its
+        ``node``, ``initializer`` and ``activation`` methods, see :mod:`layerwise.interop.export`);
+        name the result ``out`` and return the name of the layer's output."""
         raise ConfigError(f"{type(self).__name__} has no ONNX translation")
 
-    def torch_modules(self, torch) -> list:
-        """The ``torch.nn`` modules computing the layer at prediction time (parameters copied)."""
+    def torch_modules(self, torch, activation_module) -> list:
+        """The ``torch.nn`` modules computing the layer (parameters copied); ``activation_module(g, l)``
+        gives the module of an activation (None for the identity)."""
         raise ConfigError(f"{type(self).__name__} has no torch translation")
 
 

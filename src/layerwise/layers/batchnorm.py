@@ -222,6 +222,26 @@ class BatchNorm(Layer):
                                       "mean({1} * {2}))", (gamma, dZ, Xhat)))
         return equations
 
+    def onnx_nodes(self, graph, x, out):
+        """``BatchNormalization`` in inference mode (the running statistics), then the activation's nodes."""
+        identity, l = self.activation.name == "identity", self.l
+        inputs = [x] + [graph.initializer(f"{kind}{l}", getattr(self, kind))
+                        for kind in ("gamma", "beta", "running_mean", "running_var")]
+        z = graph.node("BatchNormalization", inputs, out if identity else self.Z_key, epsilon=self.eps,
+                       momentum=1 - self.momentum)
+        return out if identity else graph.activation(self.activation, z, out, l)
+
+    def torch_modules(self, torch, activation_module):
+        """``nn.BatchNorm1d`` (``BatchNorm2d`` for images) with copies of the parameters and running statistics."""
+        kind = torch.nn.BatchNorm1d if len(self.input_shape) == 1 else torch.nn.BatchNorm2d
+        norm = kind(self.features, eps=self.eps, momentum=self.momentum, dtype=getattr(torch, self.gamma.dtype.name))
+        with torch.no_grad():
+            for name, value in (("weight", self.gamma), ("bias", self.beta), ("running_mean", self.running_mean),
+                                ("running_var", self.running_var)):
+                getattr(norm, name).copy_(torch.from_numpy(np.array(value)))
+        activation = activation_module(self.activation, self.l)
+        return [norm] if activation is None else [norm, activation]
+
     def describe(self) -> str:
         return f"BatchNorm({self.features}, {self.activation.name})"
 

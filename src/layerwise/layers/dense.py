@@ -149,6 +149,22 @@ class Dense(Layer):
             equations.append(Equation(l, self.term(self.dA_prev_key, m, A_prev.shape), "{0} . {1}", (dZ, W)))
         return equations
 
+    def onnx_nodes(self, graph, x, out):
+        """A ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``) and the activation's nodes (none for the identity)."""
+        identity = self.activation.name == "identity"
+        W, b = graph.initializer(f"W{self.l}", self.W), graph.initializer(f"b{self.l}", self.b)
+        z = graph.node("Gemm", [x, W, b], out if identity else self.Z_key, transB=1)
+        return out if identity else graph.activation(self.activation, z, out, self.l)
+
+    def torch_modules(self, torch, activation_module):
+        """``nn.Linear`` holding copies of ``W`` (its ``weight``) and ``b``, then the activation's module."""
+        linear = torch.nn.Linear(self.W.shape[1], self.units, dtype=getattr(torch, self.W.dtype.name))
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(self.W))
+            linear.bias.copy_(torch.from_numpy(self.b))
+        activation = activation_module(self.activation, self.l)
+        return [linear] if activation is None else [linear, activation]
+
     def describe(self) -> str:
         return f"Dense({self.input_shape[0]} -> {self.units}, {self.activation.name})"
 

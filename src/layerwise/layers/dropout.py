@@ -95,6 +95,13 @@ class Dropout(Layer):
         dA, D = self.term("d" + self.output_key, m), self.term(self.D_key, m)
         return [Equation(self.l, self.term(self.dA_prev_key, m), "{0} * {1}", (dA, D))]
 
+    def onnx_nodes(self, graph, x, out):
+        """Nothing: dropout is off at inference."""
+        return x
+
+    def torch_modules(self, torch, activation_module):
+        return [torch.nn.Dropout(self.rate)]
+
     def describe(self) -> str:
         return f"Dropout({self.rate:g})"
 
