@@ -10,16 +10,15 @@ from .model import Model
 
 def predicted_index(net, AL: np.ndarray) -> np.ndarray:
     """Class index per row: argmax of a softmax, threshold 0.5 of a single sigmoid."""
-    if net.loss_fn.name == "binary_cross_entropy":
-        if AL.shape[1] != 1:
-            raise ConfigError("multi-label networks (several sigmoid outputs) are not supported by this command")
-        return (AL[:, 0] > 0.5).astype(np.int64)
-    return AL.argmax(axis=1)
+    index = net.loss_fn.decide(AL)
+    if index.ndim != 1:
+        raise ConfigError("multi-label networks (several sigmoid outputs) are not supported by this command")
+    return index
 
 
 def probabilities(net, AL: np.ndarray) -> np.ndarray:
     """Class probabilities, one column per class (two for a single sigmoid output)."""
-    if net.loss_fn.name == "binary_cross_entropy":
+    if net.loss_fn.n_classes(AL.shape[1]) == 2 and AL.shape[1] == 1:
         return np.column_stack([1 - AL[:, 0], AL[:, 0]])
     return AL
 

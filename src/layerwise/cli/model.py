@@ -57,7 +57,7 @@ class Model:
         """The class labels (class indices when the network has none)."""
         if self.net.classes is not None:
             return list(self.net.classes)
-        return list(range(self.net.dense[-1].units if self.net.loss_fn.name == "cross_entropy" else 2))
+        return list(range(self.net.loss_fn.n_classes(self.net.n_outputs)))
 
     def check_features(self, X: np.ndarray, source: str) -> None:
         """Raise ShapeError unless ``X`` has as many columns as the network has inputs."""
@@ -93,7 +93,7 @@ def load_model(path) -> Model:
     saved = io.read(path)
     net = saved.network
     features = _scaler(saved.tensors, FEATURE_SCALER, net.input_dim, path)
-    targets = _scaler(saved.tensors, TARGET_SCALER, net.dense[-1].units, path)
+    targets = _scaler(saved.tensors, TARGET_SCALER, net.n_outputs, path)
     info = saved.metadata.get(META_KEY, {})
     return Model(net, features, targets, info if isinstance(info, dict) else {}, Path(path), saved.format_version,
                  saved.library_version)
@@ -132,7 +132,4 @@ def build_network(hidden, activation: str, output_activation: str, units: int, l
 
 def describe(net) -> str:
     """``4 -> 16 (relu) -> 3 (softmax)``."""
-    parts = [str(net.input_dim)]
-    for layer in net.layers:
-        parts.append(f"{layer.units} ({layer.activation.name})" if hasattr(layer, "units") else f"dropout {layer.rate}")
-    return " -> ".join(parts)
+    return " -> ".join([str(net.input_dim)] + [layer.describe() for layer in net.layers])

@@ -27,12 +27,12 @@ def random_batch(net, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal inputs and targets that suit the network's loss."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, net.input_dim))
-    K = net.dense[-1].units
-    if net.loss_fn.name == "cross_entropy":
+    K = net.n_outputs
+    if not net.is_classifier:
+        return X, rng.standard_normal((m, K))
+    if net.loss_fn.n_classes(K) == K:  # one class per output: a label per example
         return X, rng.integers(0, K, size=m)
-    if net.loss_fn.name == "binary_cross_entropy":
-        return X, rng.integers(0, 2, size=(m, K)).astype(np.float64)
-    return X, rng.standard_normal((m, K))
+    return X, rng.integers(0, 2, size=(m, K)).astype(np.float64)  # a 0/1 flag per output
 
 
 def cmd_gradcheck(args) -> int:
@@ -41,8 +41,9 @@ def cmd_gradcheck(args) -> int:
 
     net = random_network(args)
     X, Y = random_batch(net, args.batch, args.seed)
-    for l in range(1, net.L + 1):  # nonzero biases: no pre-activation sits exactly on a kink such as ReLU's 0
-        net.params[f"b{l}"][...] = np.random.default_rng(args.seed + l).uniform(-0.5, 0.5, net.dense[l - 1].units)
+    for layer in net.layers:  # nonzero biases: no pre-activation sits exactly on a kink such as ReLU's 0
+        if getattr(layer, "b", None) is not None:
+            layer.b[...] = np.random.default_rng(args.seed + layer.l).uniform(-0.5, 0.5, layer.b.shape)
     report = gradcheck(net, X, Y, tolerance=args.tolerance)
     print(f"gradient check of {describe(net)}, loss {net.loss_fn.name}, m = {args.batch}, float64")
     print(report)
@@ -54,7 +55,7 @@ def _explain_batch(model: Model, source: str, m: int, seed: int) -> tuple[np.nda
     X, y, description = evaluation_data(model, source, None, "all")
     rows = np.random.default_rng(seed).choice(X.shape[0], size=min(m, X.shape[0]), replace=False)
     X, y = model.inputs(X[rows], description), y[rows]
-    if model.task == "classification" and model.net.loss_fn.name == "binary_cross_entropy":
+    if model.task == "classification" and model.net.loss_fn.n_classes(model.net.n_outputs) == 2:
         return X, y.astype(np.float64)
     if model.targets is not None:
         y = model.targets.transform(y.reshape(len(rows), -1))
@@ -113,7 +114,7 @@ def cmd_export(args) -> int:
                                         (f"the target scaler into layer {model.net.L}", model.targets)) if scaler]
     folded = f", with {' and '.join(folded)} folded in" if folded else ""
     print(f"wrote {args.onnx}: input X (batch, {model.net.input_dim}) -> output Y (batch, "
-          f"{model.net.dense[-1].units}){folded}")
+          f"{model.net.n_outputs}){folded}")
     return 0
 
 

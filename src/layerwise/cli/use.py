@@ -97,18 +97,17 @@ def _write_csv(stream, header: list, rows) -> None:
 
 def model_description(model: Model) -> dict:
     """Layers, shapes and counts of a saved model, JSON-compatible."""
-    net, layers, l = model.net, [], 0
+    net, layers = model.net, []
     for layer in net.layers:
-        if hasattr(layer, "units"):
-            l += 1
-            layers.append({"layer": l, "type": "Dense", "W": list(layer.W.shape), "b": list(layer.b.shape),
-                           "activation": layer.activation.name, "parameters": int(layer.W.size + layer.b.size)})
-        else:
-            layers.append({"layer": None, "type": f"Dropout({layer.rate:g})", "W": None, "b": None,
-                           "activation": None, "parameters": 0})
+        shapes = {spec.kind: list(spec.shape) for spec in layer.params()}
+        layers.append({"layer": layer.l if layer.numbered else None, "type": layer.label(),
+                       "W": shapes.get("W"), "b": shapes.get("b"),
+                       "parameters": sum(int(np.prod(shape)) for shape in shapes.values()),
+                       "activation": None if layer.activation is None else layer.activation.name,
+                       "tensors": {f"{kind}{layer.l}": shape for kind, shape in shapes.items()}})
     return {"file": str(model.path), "format_version": model.format_version,
             "library_version": model.library_version, "loss": net.loss_fn.name, "dtype": net.dtype.name,
-            "inputs": net.input_dim, "outputs": net.dense[-1].units, "layers": layers,
+            "inputs": net.input_dim, "outputs": net.n_outputs, "layers": layers,
             "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
             "classes": None if net.classes is None else list(net.classes),
             "standardized_inputs": model.features is not None, "standardized_targets": model.targets is not None,

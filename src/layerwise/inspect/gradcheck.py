@@ -124,10 +124,12 @@ def gradcheck(net, X, Y, sample_weight=None, *, epsilon: float = 1e-3, tolerance
 
     def cost_and_pattern():
         cache = run()
-        pattern = [cache[f"Z{l}"] > 0 for l, layer in enumerate(twin.dense, 1) if layer.activation.name in KINKED]
-        if twin.loss_fn.name == "mae":
-            pattern.append(cache[f"A{twin.L}"] > Y)
-        return twin._loss(cache[f"A{twin.L}"], Y, w), pattern
+        pattern = [cache[layer.Z_key] > 0 for layer in twin.layers
+                   if layer.activation is not None and layer.activation.name in KINKED]
+        AL = cache[twin.output.output_key]
+        if twin.loss_fn.kinked:
+            pattern.append(AL > Y)
+        return twin._loss(AL, Y, w), pattern
 
     cache = run()
     grads = twin.backward(cache, Y, w)

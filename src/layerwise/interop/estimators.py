@@ -473,20 +473,20 @@ class _BaseMLP(BaseEstimator):
     @property
     def coefs_(self) -> list[np.ndarray]:
         check_is_fitted(self)
-        return [layer.W.T for layer in self.network_.dense]
+        return [layer.W.T for layer in _trained(self.network_)]
 
     @coefs_.setter
     def coefs_(self, coefs) -> None:
-        self._assign("coefs_", coefs, [layer.W.T for layer in self.network_.dense])
+        self._assign("coefs_", coefs, [layer.W.T for layer in _trained(self.network_)])
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         check_is_fitted(self)
-        return [layer.b for layer in self.network_.dense]
+        return [layer.b for layer in _trained(self.network_)]
 
     @intercepts_.setter
     def intercepts_(self, intercepts) -> None:
-        self._assign("intercepts_", intercepts, [layer.b for layer in self.network_.dense])
+        self._assign("intercepts_", intercepts, [layer.b for layer in _trained(self.network_)])
 
     def _assign(self, name: str, values, targets: list[np.ndarray]) -> None:
         """Copy ``values`` into the network's parameter views ``targets``, checking the shapes."""
@@ -846,11 +846,16 @@ def _activation_name(owner: str, name) -> str:
 
 def _initialize_like_sklearn(net: Network, factor: float) -> None:
     """Draw every weight and bias uniformly in ``+-sqrt(factor / (fan_in + fan_out))`` from the network's generator."""
-    for layer in net.dense:
+    for layer in _trained(net):
         fan_out, fan_in = layer.W.shape
         bound = np.sqrt(factor / (fan_in + fan_out))
         layer.W[...] = net.rng.uniform(-bound, bound, layer.W.shape)
         layer.b[...] = net.rng.uniform(-bound, bound, layer.b.shape)
+
+
+def _trained(net: Network) -> list:
+    """The layers with parameters, in order: the estimators' networks have Dense layers (and Dropout) only."""
+    return [layer for layer in net.layers if layer.params()]
 
 
 def _dtype_name(dtype) -> str | None:

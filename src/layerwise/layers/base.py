@@ -167,8 +167,12 @@ class Layer:
 
     # ---- what inspection and interop ask of a layer
     def describe(self) -> str:
-        """A short description with the live shapes, e.g. ``Dense(4 -> 3, relu)``."""
+        """The layer in a network summary such as ``4 -> 16 (relu) -> 3 (softmax)``."""
         return repr(self)
+
+    def label(self) -> str:
+        """The layer's type in a table, e.g. ``Dense`` or ``Dropout(0.2)``."""
+        return type(self).__name__
 
     def explain_forward(self, m: int) -> list:
         """The forward equations for a batch of ``m``, as :class:`~layerwise.layers.equations.Equation`."""

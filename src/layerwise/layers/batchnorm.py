@@ -243,7 +243,7 @@ class BatchNorm(Layer):
         return [norm] if activation is None else [norm, activation]
 
     def describe(self) -> str:
-        return f"BatchNorm({self.features}, {self.activation.name})"
+        return f"batchnorm ({self.activation.name})"
 
     def __repr__(self) -> str:
         return f"BatchNorm(momentum={self.momentum:g}, eps={self.eps:g}, activation={self.activation.name!r})"

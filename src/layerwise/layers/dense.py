@@ -166,7 +166,7 @@ class Dense(Layer):
         return [linear] if activation is None else [linear, activation]
 
     def describe(self) -> str:
-        return f"Dense({self.input_shape[0]} -> {self.units}, {self.activation.name})"
+        return f"{self.units} ({self.activation.name})"
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r})"

@@ -103,6 +103,9 @@ class Dropout(Layer):
         return [torch.nn.Dropout(self.rate)]
 
     def describe(self) -> str:
+        return f"dropout {self.rate:g}"
+
+    def label(self) -> str:
         return f"Dropout({self.rate:g})"
 
     def __repr__(self) -> str:

@@ -47,6 +47,8 @@ class Loss:
     """``"classification"`` or ``"regression"``."""
     shortcut: str | None = None
     """The output activation with which ``dZ_L = A_L - Y`` holds exactly, if any."""
+    kinked = False
+    """Whether the loss has a kink where ``A_L = Y`` (finite differences must not straddle it)."""
 
     def get_config(self) -> dict:
         """Constructor arguments that differ from the defaults (saved with the model)."""
@@ -172,6 +174,7 @@ class MeanAbsoluteError(Loss):
     """Absolute error; its derivative at zero is taken as 0."""
 
     name = "mae"
+    kinked = True
 
     def terms(self, AL, Y, out=None):
         """``|A - Y|``."""
