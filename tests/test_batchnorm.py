@@ -215,3 +215,25 @@ def test_from_torch_refuses_a_batchnorm_of_the_wrong_width():
     model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(5), torch.nn.Linear(6, 2))
     with pytest.raises(ShapeError, match="normalises 5 features but the layer before it has 6 outputs"):
         lw.from_torch(model)
+
+
+def test_early_stopping_restores_the_running_statistics_of_the_best_epoch():
+    X, y = data(m=30)
+    seen = []
+
+    class Record(lw.Callback):
+        def on_epoch_end(self, net, epoch, logs):
+            seen.append((logs["val_loss"], net.theta.copy(), net.state.copy()))
+
+    net = network(seed=2)
+    net.fit(X[:20], y[:20], epochs=12, batch_size=5, lr=0.05, validation_data=(X[20:], y[20:]), verbose=0,
+            early_stopping=lw.EarlyStopping(patience=1), callbacks=[Record()])
+    best = min(seen, key=lambda record: record[0])
+    np.testing.assert_array_equal(net.theta, best[1])
+    np.testing.assert_array_equal(net.state, best[2])
+
+
+def test_the_gradient_monitor_watches_the_dense_layers_of_a_batchnorm_network():
+    X, y = data()
+    history = network().fit(X, y, epochs=2, batch_size=6, diagnostics=True, verbose=0)
+    assert len(history.diagnostics.layers) == 3

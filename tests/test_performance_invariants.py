@@ -55,12 +55,17 @@ class MemoryDuringEpoch(Callback):
             tracemalloc.stop()
 
 
-@pytest.mark.parametrize("optimizer,dropout", [("adam", False), ("sgd", False), ("rmsprop", False), ("adam", True)])
-def test_a_second_epoch_allocates_almost_nothing(optimizer, dropout):
+@pytest.mark.parametrize("optimizer,layers", [("adam", "dense"), ("sgd", "dense"), ("rmsprop", "dense"),
+                                              ("adam", "dropout"), ("adam", "batchnorm")])
+def test_a_second_epoch_allocates_almost_nothing(optimizer, layers):
     net = classifier(hidden=(256, 128), n_in=64)
-    if dropout:
+    if layers == "dropout":
         layers = [lw.Dropout(0.2), lw.Dense(256), lw.Dropout(0.5), lw.Dense(128), lw.Dense(5, activation="softmax")]
         net = lw.Network(layers, input_dim=64, seed=0)
+    elif layers == "batchnorm":
+        layers = [lw.Dense(256, activation="identity"), lw.BatchNorm(activation="relu"), lw.Dense(128),
+                  lw.BatchNorm(), lw.Dense(5, activation="softmax")]
+        net = lw.Network(layers, input_dim=64, seed=0, l2=0.01)
     X, y = data(m=2048, n_in=64)
     monitor = MemoryDuringEpoch(epoch=1)
     net.fit(X, y, epochs=2, batch_size=256, optimizer=optimizer, callbacks=[monitor], verbose=0)
@@ -213,3 +218,13 @@ def test_a_gradient_that_overflows_under_a_finite_loss_stops_training():
     with pytest.raises(TrainingDivergedError, match="gradient is not finite"):
         net.fit(X, y, epochs=1, batch_size=4, optimizer="sgd", verbose=0)
     np.testing.assert_array_equal(net.theta, before)
+
+
+def test_fast_path_equals_the_public_path_with_batchnorm_and_dropout(rng):
+    layers = [lw.Dense(8, "identity"), lw.BatchNorm(activation="relu"), lw.Dropout(0.3), lw.Dense(6, "tanh"),
+              lw.BatchNorm(), lw.Dense(3, "softmax")]
+    net = lw.Network(layers, input_dim=5, seed=3, dtype="float64", l2=0.1)
+    X, y = rng.standard_normal((10, 5)), rng.integers(0, 3, 10)
+    fast, public = fast_and_public(net, X, y, sample_weight=rng.uniform(0.5, 2.0, 10))
+    for key, value in fast.items():
+        np.testing.assert_array_equal(value, public[key], err_msg=key)

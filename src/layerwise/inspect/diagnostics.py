@@ -146,7 +146,8 @@ class GradientMonitor(Callback):
 
     # ----------------------------------------------------------------- hooks
     def on_train_begin(self, net, logs):
-        layers = [{"units": layer.units, "activation": layer.activation.name} for layer in net.dense]
+        watched = _weight_layers(net)
+        layers = [{"units": layer.W.shape[0], "activation": layer.activation.name} for layer in watched]
         if self.layers and layers != self.layers:
             raise ConfigError(
                 f"this GradientMonitor holds records of a network with Dense layers {_describe(self.layers)}, "
@@ -154,8 +155,7 @@ class GradientMonitor(Callback):
             )
         self.layers = layers
         self._output_shortcut = net.shortcut
-        sizes = [layer.W.size for layer in net.dense]
-        self._w_slices = [slice(start, start + size) for start, size in zip(np.cumsum([0] + sizes), sizes)]
+        self._w_slices = [net.table.layer_slices(layer)[f"W{layer.l}"] for layer in watched]
         self._w_before = net.theta[: net.n_weights].copy()
         self._remember_weights()
         if self._detectors is None:
@@ -208,7 +208,7 @@ class GradientMonitor(Callback):
         if "cache" not in logs or "grads" not in logs:
             raise ConfigError("GradientMonitor needs the batch's 'cache' and 'grads' in the logs of on_batch_end, "
                               f"received only {', '.join(sorted(logs))}")
-        cache, grads, L = logs["cache"], logs["grads"], net.L
+        cache, grads, L = logs["cache"], logs["grads"], len(self.layers)
         record = {"step": step, "epoch": self._epoch, "batch": int(batch), "loss": float(logs["loss"])}
         columns = {key: [None] * L for key in FIELDS}
         with np.errstate(all="ignore"):
@@ -218,10 +218,9 @@ class GradientMonitor(Callback):
                     if self._before_norms[i] > 0:
                         columns["update_ratio"][i] = _norm(delta[s]) / self._before_norms[i]
                 self._before_step = -1
-            for i, layer in enumerate(net.dense):
-                dW, db = layer.dW, layer.db
-                l = i + 1
-                Z, A, dZ = cache[f"Z{l}"], cache[f"A{l}"], grads[f"dZ{l}"]
+            for i, layer in enumerate(_weight_layers(net)):
+                dW, db, l = layer.dW, layer.db, i + 1
+                Z, A, dZ = cache[layer.Z_key], cache[layer.output_key], grads[layer.dZ_key]
                 columns["grad_norm_W"][i] = _norm(dW)
                 columns["grad_norm_b"][i] = _norm(db)
                 columns["weight_norm"][i] = _norm(layer.W)
@@ -421,6 +420,11 @@ def _ratio(a: float, b: float) -> float:
     if b == 0:
         return math.nan if a == 0 else math.inf
     return a / b
+
+
+def _weight_layers(net) -> list:
+    """The layers the monitor watches: those with weights ``W`` and biases ``b`` (Dense), in order."""
+    return [layer for layer in net.layers if [spec.kind for spec in layer.params()] == ["W", "b"]]
 
 
 def _describe(layers: list[dict]) -> str:

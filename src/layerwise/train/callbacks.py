@@ -108,7 +108,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self, net, logs):
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
-        self.best_theta = None
+        self.best_theta = self.best_state = None
         self.wait = 0
         self.stopped_epoch = None
 
@@ -127,6 +127,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_theta = net.theta.copy()
+                self.best_state = net.state.copy() if net.state.size else None
             return
         self.wait += 1
         if self.wait > self.patience:
@@ -136,6 +137,8 @@ class EarlyStopping(Callback):
     def on_train_end(self, net, logs):
         if self.restore_best_weights and self.best_theta is not None:
             net.theta[...] = self.best_theta
+            if self.best_state is not None:  # BatchNorm's running statistics of the best epoch
+                net.state[...] = self.best_state
 
     def summary(self, epochs_run: int) -> str | None:
         """What happened, in one sentence, or None before any epoch improved.
@@ -161,13 +164,15 @@ class EarlyStopping(Callback):
             ``monitor``, ``mode``, ``best``, ``best_epoch``, ``wait`` and
             ``stopped_epoch``, all JSON-compatible (``best`` is a number, or
             the string ``"inf"`` / ``"-inf"`` before any epoch improved, as
-            JSON has no infinity), and ``best_theta``, a copy of the best
-            parameters or None.
+            JSON has no infinity), ``best_theta``, a copy of the best
+            parameters or None, and ``best_state``, the non-trained state
+            (BatchNorm's running statistics) of that epoch or None.
         """
         best = float(self.best)
         return {"monitor": self.monitor, "mode": self.mode, "best": best if math.isfinite(best) else str(best),
                 "best_epoch": self.best_epoch, "wait": self.wait, "stopped_epoch": self.stopped_epoch,
-                "best_theta": None if self.best_theta is None else self.best_theta.copy()}
+                "best_theta": None if self.best_theta is None else self.best_theta.copy(),
+                "best_state": None if self.best_state is None else self.best_state.copy()}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from what :meth:`state_dict` returned; call it after ``on_train_begin``, which resets.
@@ -192,6 +197,8 @@ class EarlyStopping(Callback):
         self.best = float(state["best"])
         self.best_epoch, self.wait, self.stopped_epoch = state["best_epoch"], state["wait"], state["stopped_epoch"]
         self.best_theta = None if state["best_theta"] is None else np.array(state["best_theta"])
+        best_state = state.get("best_state")  # absent from checkpoints of 0.1.0
+        self.best_state = None if best_state is None else np.array(best_state)
 
 
 class ProgressBar(Callback):
