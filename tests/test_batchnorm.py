@@ -237,3 +237,17 @@ def test_the_gradient_monitor_watches_the_dense_layers_of_a_batchnorm_network():
     X, y = data()
     history = network().fit(X, y, epochs=2, batch_size=6, diagnostics=True, verbose=0)
     assert len(history.diagnostics.layers) == 3
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy"])
+def test_a_copied_network_owns_its_buffers_and_its_layers_see_them(how):
+    import pickle
+
+    net, X = trained()
+    twin = pickle.loads(pickle.dumps(net)) if how == "pickle" else net.copy()
+    np.testing.assert_array_equal(twin.predict_proba(X), net.predict_proba(X))
+    for layer in twin.layers[1::2]:
+        assert np.shares_memory(layer.running_var, twin.state) and np.shares_memory(layer.gamma, twin.theta)
+    assert np.shares_memory(twin.params["W1"], twin.theta) and not np.shares_memory(twin.theta, net.theta)
+    twin.fit(X, data()[1], epochs=1, verbose=0)
+    assert not np.array_equal(twin.state, net.state)

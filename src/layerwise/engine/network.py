@@ -88,6 +88,9 @@ class Network:
         self.classes = None
         self.input_dim = None
         self.table = None
+        self.theta = self.dtheta = self.state = None
+        """The flat buffers of the trained parameters, their gradients and the non-trained state (BatchNorm's
+        running statistics, never optimised), once built; see :mod:`layerwise.engine.params`."""
         if input_dim is not None:
             self.build(input_dim)
 
@@ -125,26 +128,13 @@ class Network:
                        f"{self._describe(input_dim)} ({n_params} {self.dtype.name} values each)")
         self.input_dim = input_dim
         self.table = ParamTable(self.layers, self.dtype)
+        self.theta, self.dtheta, self.state = self.table.theta, self.table.dtheta, self.table.state
         self.table.initialize(self.rng)
         first = next(index for index, layer in enumerate(self.layers) if layer.params())
         self._below_output = self.layers[first:-1][::-1]  # the backward loop: nothing before `first` is trained
         return self
 
     @property
-    def theta(self) -> np.ndarray | None:
-        """The flat buffer of every trained parameter (see :mod:`layerwise.engine.params`)."""
-        return None if self.table is None else self.table.theta
-
-    @property
-    def dtheta(self) -> np.ndarray | None:
-        """The flat buffer of the gradients, laid out as :attr:`theta`."""
-        return None if self.table is None else self.table.dtheta
-
-    @property
-    def state(self) -> np.ndarray | None:
-        """The flat buffer of the non-trained state (BatchNorm's running statistics); never optimised."""
-        return None if self.table is None else self.table.state
-
     def _shapes(self, input_dim: int) -> tuple[dict, dict]:
         """Build the layers for ``input_dim`` features (shapes only, nothing allocated); return the names
         and shapes of the parameters and of the state."""

@@ -52,7 +52,6 @@ class ParamTable:
             offset += size
         self.n_decayed = sum(entry.size for entry, (_, spec) in zip(self.entries, ordered) if spec.decayed)
         self.decayed = slice(0, self.n_decayed)
-        self._specs = {entry.name: spec for entry, (_, spec) in zip(self.entries, ordered)}
         self.state_entries, state_offset = [], 0
         for layer in layers:
             for spec in layer.state():
