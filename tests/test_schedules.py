@@ -127,8 +127,8 @@ def test_state_round_trip_resumes_exactly(name, kwargs, total):
 @pytest.mark.parametrize(
     "name,kwargs,message",
     [
-        ("step", {"step_size": 0}, "StepDecay: step_size must be an integer in [1, inf), received 0"),
-        ("step", {"step_size": 2.5}, "step_size must be an integer in [1, inf), received 2.5 (float)"),
+        ("step", {"step_size": 0}, "StepDecay: step_size must be a positive integer, received 0"),
+        ("step", {"step_size": 2.5}, "step_size must be a positive integer, received 2.5 (float)"),
         ("step", {"gamma": 0}, "StepDecay: gamma must be a number in (0.0, 1.0], received 0"),
         ("exponential", {"gamma": 1.5}, "ExponentialDecay: gamma must be a number in (0.0, 1.0], received 1.5"),
         ("cosine", {"epochs": 10, "warmup": 10}, "warmup must be less than epochs (10), received 10"),

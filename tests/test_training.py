@@ -227,10 +227,10 @@ def test_float32_fit_keeps_every_array_float32(digits):
 @pytest.mark.parametrize("kwargs,match", [
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"batch_size": -1}, "batch_size must be a positive integer"),
-    ({"validation_split": 1.5}, r"validation_split must be a fraction in \(0, 1\)"),
+    ({"validation_split": 1.5}, r"validation_split must be a number in \(0.0, 1.0\)"),
     ({"class_weight": "even"}, "class_weight must be a dict or 'balanced'"),
     ({"class_weight": {12: 1.0}}, "class 12"),
-    ({"l2": -1.0}, "l2 must be a non-negative"),
+    ({"l2": -1.0}, r"l2 must be a number in \[0.0, inf\)"),
     ({"validation_data": [1, 2, 3]}, "validation_data must be a tuple"),
 ])
 def test_bad_fit_arguments(digits, kwargs, match):

@@ -57,12 +57,9 @@ def positive_int(what: str, value) -> int:
 
 
 def _expected(low, high, low_open: bool, high_open: bool, integer: bool) -> str:
-    noun = "integer" if integer else "number"
-    if high is None and low == (0 if low_open else 1) and integer:
+    if integer and high is None and low == 1 and not low_open:
         return "a positive integer"
-    if high is None and low == 0:
-        return f"a {'positive' if low_open else 'non-negative'} {noun}"
     left = "(" if low_open else "["
     right = ")" if high_open or high is None else "]"
-    return f"{'an' if integer else 'a'} {noun} in {left}{'-inf' if low is None else low}, " \
-           f"{'inf' if high is None else high}{right}"
+    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+    return f"{'an integer' if integer else 'a number'} in {interval}"

@@ -43,42 +43,17 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_range
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
 from ..limits import require_memory
 from . import kernels as fused
 
 TENSOR = "__tensor__"
-
-
-def _check_range(owner: str, arg: str, value, low: float | None = None, high: float | None = None, *,
-                 low_open: bool = False, high_open: bool = False, integer: bool = False) -> float | int:
-    """Return ``value`` as a Python number after checking it lies in the given interval.
-
-    Raises :class:`ConfigError` naming ``owner``, the argument, the expected
-    range and the received value.
-    """
-    kind = numbers.Integral if integer else numbers.Real
-    left = "(" if low_open else "["
-    right = ")" if high_open or high is None else "]"
-    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-    expected = f"{'an integer' if integer else 'a number'} in {interval}"
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(f"{owner}: {arg} must be {expected}, received {value!r} ({type(value).__name__})")
-    number = int(value) if integer else float(value)
-    outside = (
-        not math.isfinite(number)
-        or (low is not None and (number < low or (low_open and number == low)))
-        or (high is not None and (number > high or (high_open and number == high)))
-    )
-    if outside:
-        raise ConfigError(f"{owner}: {arg} must be {expected}, received {value!r}")
-    return number
 
 
 class Optimizer:
@@ -105,7 +80,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_range(type(self).__name__, "lr", value, 0.0)
+        self._lr = check_range(f"{type(self).__name__}: lr", value, 0.0)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The constructor arguments, with the current learning rate, as JSON-compatible values."""
@@ -209,7 +184,7 @@ class Optimizer:
         if state["name"] != self.name:
             raise ConfigError(f"optimizer state is for {state['name']!r}, cannot load it into {self.name!r}")
         vars(self).update(vars(type(self)(**state["hyper"])))
-        self.steps = _check_range(self.name, "step", state["step"], 0, integer=True)
+        self.steps = check_range(f"{self.name}: step", state["step"], 0, integer=True)
         expected = set(self._buffers())
         loaded = {}
         for name, buffers in state["state"].items():
@@ -248,9 +223,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
-        super().__init__(_check_range("SGD", "lr", lr, 0.0, low_open=True))
-        self.momentum = _check_range("SGD", "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.weight_decay = _check_range("SGD", "weight_decay", weight_decay, 0.0)
+        super().__init__(check_range("SGD: lr", lr, 0.0, low_open=True))
+        self.momentum = check_range("SGD: momentum", momentum, 0.0, 1.0, high_open=True)
+        self.weight_decay = check_range("SGD: weight_decay", weight_decay, 0.0)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ConfigError(f"SGD: nesterov must be True or False, received {nesterov!r}")
         if nesterov and self.momentum == 0:
@@ -308,11 +283,11 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
                  centered: bool = False, weight_decay: float = 0.0):
-        super().__init__(_check_range("RMSProp", "lr", lr, 0.0, low_open=True))
-        self.alpha = _check_range("RMSProp", "alpha", alpha, 0.0, 1.0, high_open=True)
-        self.eps = _check_range("RMSProp", "eps", eps, 0.0, low_open=True)
-        self.momentum = _check_range("RMSProp", "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.weight_decay = _check_range("RMSProp", "weight_decay", weight_decay, 0.0)
+        super().__init__(check_range("RMSProp: lr", lr, 0.0, low_open=True))
+        self.alpha = check_range("RMSProp: alpha", alpha, 0.0, 1.0, high_open=True)
+        self.eps = check_range("RMSProp: eps", eps, 0.0, low_open=True)
+        self.momentum = check_range("RMSProp: momentum", momentum, 0.0, 1.0, high_open=True)
+        self.weight_decay = check_range("RMSProp: weight_decay", weight_decay, 0.0)
         if not isinstance(centered, (bool, np.bool_)):
             raise ConfigError(f"RMSProp: centered must be True or False, received {centered!r}")
         self.centered = bool(centered)
@@ -383,14 +358,14 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
         owner = type(self).__name__
-        super().__init__(_check_range(owner, "lr", lr, 0.0, low_open=True))
+        super().__init__(check_range(f"{owner}: lr", lr, 0.0, low_open=True))
         if not isinstance(betas, (list, tuple, np.ndarray)) or len(betas) != 2:
             raise ConfigError(f"{owner}: betas must be a pair (beta1, beta2), received {betas!r}")
         beta1, beta2 = betas
-        self.betas = (_check_range(owner, "betas[0]", beta1, 0.0, 1.0, high_open=True),
-                      _check_range(owner, "betas[1]", beta2, 0.0, 1.0, high_open=True))
-        self.eps = _check_range(owner, "eps", eps, 0.0, low_open=True)
-        self.weight_decay = _check_range(owner, "weight_decay", weight_decay, 0.0)
+        self.betas = (check_range(f"{owner}: betas[0]", beta1, 0.0, 1.0, high_open=True),
+                      check_range(f"{owner}: betas[1]", beta2, 0.0, 1.0, high_open=True))
+        self.eps = check_range(f"{owner}: eps", eps, 0.0, low_open=True)
+        self.weight_decay = check_range(f"{owner}: weight_decay", weight_decay, 0.0)
         if not isinstance(amsgrad, (bool, np.bool_)):
             raise ConfigError(f"{owner}: amsgrad must be True or False, received {amsgrad!r}")
         self.amsgrad = bool(amsgrad)
@@ -530,7 +505,7 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray] | Iterable[np.ndarray], max_n
         The global norm before clipping (NaN or inf if a gradient is not finite;
         the arrays are then scaled into NaN too, as in PyTorch).
     """
-    max_norm = _check_range("clip_grad_norm", "max_norm", max_norm, 0.0, low_open=True)
+    max_norm = check_range("clip_grad_norm: max_norm", max_norm, 0.0, low_open=True)
     arrays = list(grads.values()) if isinstance(grads, Mapping) else list(grads)
     total = 0.0
     for g in arrays:

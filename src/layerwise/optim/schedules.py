@@ -28,8 +28,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .._checks import check_range
 from ..errors import ConfigError
-from .optimizers import _check_range
 
 
 class Schedule:
@@ -53,9 +53,9 @@ class Schedule:
         ``epochs`` is the number of epochs training will run; schedules that
         need a horizon (cosine) use it when they were not given one.
         """
-        self.base_lr = _check_range(type(self).__name__, "base_lr", base_lr, 0.0, low_open=True)
+        self.base_lr = check_range(f"{type(self).__name__}: base_lr", base_lr, 0.0, low_open=True)
         if epochs is not None:
-            epochs = _check_range(type(self).__name__, "epochs", epochs, 1, integer=True)
+            epochs = check_range(f"{type(self).__name__}: epochs", epochs, 1, integer=True)
         self.epoch = 0
         self._reset(epochs)
         self.lr = self.lr_at(0)
@@ -134,8 +134,8 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1):
         super().__init__()
-        self.step_size = _check_range("StepDecay", "step_size", step_size, 1, integer=True)
-        self.gamma = _check_range("StepDecay", "gamma", gamma, 0.0, 1.0, low_open=True)
+        self.step_size = check_range("StepDecay: step_size", step_size, 1, integer=True)
+        self.gamma = check_range("StepDecay: gamma", gamma, 0.0, 1.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -153,7 +153,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, gamma: float = 0.95):
         super().__init__()
-        self.gamma = _check_range("ExponentialDecay", "gamma", gamma, 0.0, 1.0, low_open=True)
+        self.gamma = check_range("ExponentialDecay: gamma", gamma, 0.0, 1.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma**epoch
@@ -191,11 +191,11 @@ class CosineAnnealing(Schedule):
                  warmup_start_factor: float = 0.1):
         super().__init__()
         if epochs is not None:
-            epochs = _check_range("CosineAnnealing", "epochs", epochs, 1, integer=True)
+            epochs = check_range("CosineAnnealing: epochs", epochs, 1, integer=True)
         self.epochs = epochs
-        self.warmup = _check_range("CosineAnnealing", "warmup", warmup, 0, integer=True)
-        self.min_lr = _check_range("CosineAnnealing", "min_lr", min_lr, 0.0)
-        self.warmup_start_factor = _check_range("CosineAnnealing", "warmup_start_factor", warmup_start_factor,
+        self.warmup = check_range("CosineAnnealing: warmup", warmup, 0, integer=True)
+        self.min_lr = check_range("CosineAnnealing: min_lr", min_lr, 0.0)
+        self.warmup_start_factor = check_range("CosineAnnealing: warmup_start_factor", warmup_start_factor,
                                                 0.0, 1.0, low_open=True)
         if epochs is not None and self.warmup >= epochs:
             raise ConfigError(f"CosineAnnealing: warmup must be less than epochs ({epochs}), received {warmup}")
@@ -262,11 +262,11 @@ class ReduceOnPlateau(Schedule):
         if threshold_mode not in ("rel", "abs"):
             raise ConfigError(f"ReduceOnPlateau: threshold_mode must be 'rel' or 'abs', received {threshold_mode!r}")
         self.mode, self.threshold_mode = mode, threshold_mode
-        self.factor = _check_range("ReduceOnPlateau", "factor", factor, 0.0, 1.0, low_open=True, high_open=True)
-        self.patience = _check_range("ReduceOnPlateau", "patience", patience, 0, integer=True)
-        self.threshold = _check_range("ReduceOnPlateau", "threshold", threshold, 0.0)
-        self.cooldown = _check_range("ReduceOnPlateau", "cooldown", cooldown, 0, integer=True)
-        self.min_lr = _check_range("ReduceOnPlateau", "min_lr", min_lr, 0.0)
+        self.factor = check_range("ReduceOnPlateau: factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.patience = check_range("ReduceOnPlateau: patience", patience, 0, integer=True)
+        self.threshold = check_range("ReduceOnPlateau: threshold", threshold, 0.0)
+        self.cooldown = check_range("ReduceOnPlateau: cooldown", cooldown, 0, integer=True)
+        self.min_lr = check_range("ReduceOnPlateau: min_lr", min_lr, 0.0)
         self._reset(None)
 
     def _reset(self, epochs):

@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from .._checks import check_range
 from ..errors import ConfigError
 
 
@@ -97,11 +98,9 @@ class EarlyStopping(Callback):
                  mode: str = "auto", restore_best_weights: bool = True):
         if mode not in ("auto", "min", "max"):
             raise ConfigError(f"EarlyStopping mode must be 'auto', 'min' or 'max', received {mode!r}")
-        if not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"EarlyStopping patience must be a non-negative integer, received {patience!r}")
-        if min_delta < 0:
-            raise ConfigError(f"EarlyStopping min_delta must be non-negative, received {min_delta!r}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.patience = check_range("EarlyStopping patience", patience, 0, integer=True)
+        self.min_delta = check_range("EarlyStopping min_delta", min_delta, 0.0)
+        self.monitor = monitor
         self.mode = ("max" if "acc" in monitor or monitor.endswith("r2") else "min") if mode == "auto" else mode
         self.restore_best_weights = restore_best_weights
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_range, positive_int
 from ..distributed import get_communicator
 from ..engine.workspace import make_workspace
 from ..errors import ConfigError, DataError, TrainingDivergedError
@@ -68,12 +69,10 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     """Train ``net`` by mini-batch backpropagation; see :meth:`layerwise.Network.fit`."""
     comm = get_communicator(distributed)
     root = comm is None or comm.root  # the rank that prints and writes files
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch_size, "batch_size")
+    positive_int("epochs", epochs)
+    positive_int("batch_size", batch_size)
     if l2 is not None:
-        if not isinstance(l2, numbers.Real) or l2 < 0:
-            raise ConfigError(f"l2 must be a non-negative number, received {l2!r}")
-        net.l2 = float(l2)
+        net.l2 = check_range("l2", l2, 0.0)
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[0])
     weights = _example_weights(net, Y, sample_weight, class_weight)
@@ -361,8 +360,7 @@ def _split(net, X, Y, weights, fraction):
     """Hold out ``fraction`` of the examples, stratified by class for classifiers."""
     from sklearn.model_selection import train_test_split
 
-    if not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
-        raise ConfigError(f"validation_split must be a fraction in (0, 1), received {fraction!r}")
+    check_range("validation_split", fraction, 0.0, 1.0, low_open=True, high_open=True)
     labels = _labels(net, Y)
     single_label = labels is not None and (labels.ndim == 1 or labels.shape[1] == 1)
     stratify = labels.reshape(-1) if single_label else None
@@ -380,8 +378,3 @@ def _split(net, X, Y, weights, fraction):
     val.sort()
     w = None if weights is None else weights[train]
     return X[train], Y[train], w, X[val], Y[val]
-
-
-def _check_positive_int(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, received {value!r}")
