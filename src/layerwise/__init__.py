@@ -1,5 +1,28 @@
-"""layerwise: feedforward neural networks trained by backpropagation, one equation per line."""
+"""layerwise: feedforward neural networks trained by backpropagation, one equation per line.
 
+The subpackages, each one idea, in the direction of their imports (a package
+imports only from those listed before it)::
+
+    errors, _checks, _version   what goes wrong; the one check of numbers; the version
+    ops         the maths: activations, losses, initialisers
+    layers      the layer protocol (base), Dense, Dropout, BatchNorm, their equations
+    engine      the network, its parameter table, workspaces, input checks
+    optim       optimizers, their compiled kernels (the "fused" one-pass steps), schedules
+    io          atomic writes and the model file
+    distributed data-parallel training over MPI
+    train       the loop, callbacks, history, checkpoints
+    inspect     the seed's reference, gradcheck, explain, diagnostics, plots
+    interop     scikit-learn estimators, ONNX, torch
+    data        bundled data sets, CSV, IDX, MNIST
+    cli         the ``layerwise`` command (the public API only)
+
+Module-level imports never go upward (``tests/test_layout.py`` checks it).
+Three conveniences reach upward when called, importing then: ``Network.fit``
+(the training loop), ``Network.save`` (the model file) and ``fit(...,
+diagnostics=...)`` (the gradient monitor of ``inspect``).
+"""
+
+from ._version import __version__
 from .engine.network import Network
 from .errors import (
     ConfigError,
@@ -18,9 +41,7 @@ from .ops.losses import LOSSES
 from .optim.optimizers import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
 from .optim.schedules import get_schedule
 from .train.callbacks import Callback, EarlyStopping
-from .train.loop import History
-
-__version__ = "0.1.0"
+from .train.history import History
 
 _LAZY = {"MLPClassifier": "interop.estimators", "MLPRegressor": "interop.estimators", "to_onnx": "interop.export",
          "to_torch": "interop.export",

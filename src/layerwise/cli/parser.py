@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import __version__
+from .._version import __version__
 from . import config as cfg
 from .console import PROG
 from .tools import cmd_diagnose, cmd_explain, cmd_export, cmd_gradcheck

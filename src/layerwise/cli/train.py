@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError
 from . import config as cfg
 from .console import PROG, say

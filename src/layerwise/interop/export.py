@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
 from ..engine.checks import check_finite
 from ..engine.network import Network
 from ..errors import ConfigError, LayerwiseError, ShapeError
@@ -239,8 +240,6 @@ def _onnx_activation(graph: _GraphBuilder, activation: Activation, z: str, out: 
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 

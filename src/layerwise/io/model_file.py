@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import safetensors.numpy
 
+from .._version import __version__
 from ..engine.network import Network
 from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 from ..limits import require_memory
@@ -121,8 +122,6 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     ModelFileError
         If the file cannot be written (missing directory, permissions, disk full).
     """
-    from .. import __version__
-
     path = as_path(path)
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, received {type(net).__name__}")

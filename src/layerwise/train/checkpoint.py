@@ -16,6 +16,7 @@ from ..errors import ModelFileError
 from ..io import model_file as io
 from ..optim.optimizers import flatten_state, unflatten_state
 from .callbacks import Callback
+from .history import History
 
 PREFIX = "optimizer."
 STOPPING_PREFIX = "early_stopping."
@@ -70,8 +71,6 @@ def restore(path, net, optimizer, schedule):
     ModelFileError
         If the file is not a checkpoint or its network differs from ``net``.
     """
-    from .loop import History
-
     saved = io.read(path)
     state = saved.metadata.get("checkpoint")
     if not isinstance(state, dict):

@@ -17,7 +17,6 @@ import contextlib
 import math
 import numbers
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,37 +27,8 @@ from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
-
-
-@dataclass
-class History:
-    """Per-epoch records of a fit: ``history.history["loss"]``, ``["val_loss"]``, ...
-
-    Keys: ``loss``, ``accuracy`` (classifiers), ``val_loss`` and
-    ``val_accuracy`` (with validation data), ``lr`` and ``time`` (seconds).
-    ``diagnostics`` is the :class:`~layerwise.diagnostics.GradientMonitor` of a
-    fit with ``diagnostics=``, else None.
-    """
-
-    epoch: list = field(default_factory=list)
-    history: dict = field(default_factory=dict)
-    diagnostics: object = None
-
-    def append(self, epoch: int, logs: dict) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __getitem__(self, key: str) -> list:
-        return self.history[key]
-
-    def to_dict(self) -> dict:
-        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> History:
-        data = dict(data)
-        return cls(epoch=list(data.pop("epoch", [])), history={k: list(v) for k, v in data.items()})
+from .checkpoint import CheckpointWriter, restore
+from .history import History
 
 
 def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, lr: float | None = None,
@@ -90,8 +60,6 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     sched = get_schedule(schedule) if schedule is not None else Constant()
     history, start_epoch, stopping_state = History(), 0, None
     if resume_from is not None:
-        from .checkpoint import restore
-
         start_epoch, history, stopping_state = restore(resume_from, net, opt, sched)
         if start_epoch > epochs:
             raise ConfigError(f"the checkpoint {resume_from} has {start_epoch} epochs done, more than the {epochs} "
@@ -114,8 +82,6 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     if verbose and root:
         callback_list.append(ProgressBar(epochs, steps, live=None if verbose == 1 else False, stopper=stopper))
     if checkpoint is not None and root:
-        from .checkpoint import CheckpointWriter
-
         callback_list.append(CheckpointWriter(checkpoint, opt, sched, history, stopper))
     cbs = CallbackList(callback_list)
 
