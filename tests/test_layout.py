@@ -6,7 +6,7 @@ from pathlib import Path
 import layerwise
 
 ROOT = Path(layerwise.__file__).parent
-ORDER = ["errors", "_checks", "_version", "ops", "layers", "engine", "optim", "io", "distributed", "train",
+ORDER = ["errors", "_checks", "_compile", "_version", "ops", "layers", "engine", "optim", "io", "distributed", "train",
          "inspect", "interop", "data", "cli"]
 
 

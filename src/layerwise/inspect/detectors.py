@@ -65,8 +65,8 @@ Why these values:
   ``|A| > 0.99`` has ``g'(Z) < 0.02``, 2% of its maximum 1. A unit counts as
   saturated when it is so on at least 90% of the batch's examples (see
   :mod:`layerwise.diagnostics`); more than half the layer saturated blocks
-  most of the gradient. The output layer is not checked when it is fused
-  with its loss (sigmoid with binary cross-entropy, softmax with
+  most of the gradient. The output layer is not checked when the output shortcut
+  pairs it with its loss (sigmoid with binary cross-entropy, softmax with
   cross-entropy), whose ``dZ_L = A_L - Y`` has no ``g'`` factor.
 * **Learning rate per layer.** The update-to-weight ratio
   ``||W_after - W_before|| / ||W_before||`` of a healthy layer is about

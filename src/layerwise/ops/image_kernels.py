@@ -9,12 +9,12 @@ strided copy per kernel offset is as fast as a compiled loop there.)
 
 from __future__ import annotations
 
-from ..optim.kernels import ENABLED, _compiled
+from .._compile import ENABLED, compiled
 
 __all__ = ["ENABLED", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward"]
 
 
-@_compiled
+@compiled
 def max_pool_forward(X, p, q, stride, out, argmax):
     """Each window's first maximum (row-major) into ``out`` and its offset ``u * q + v`` into ``argmax``."""
     m, C, OH, OW = out.shape
@@ -36,7 +36,7 @@ def max_pool_forward(X, p, q, stride, out, argmax):
                     argmax[i, c, y, x] = k
 
 
-@_compiled
+@compiled
 def max_pool_backward(dA, argmax, q, stride, out):
     """``out`` zeroed, then each window's ``dA`` added onto the input that was its maximum."""
     m, C, OH, OW = dA.shape
@@ -49,7 +49,7 @@ def max_pool_backward(dA, argmax, q, stride, out):
                     out[i, c, y * stride + k // q, x * stride + k % q] += dA[i, c, y, x]
 
 
-@_compiled
+@compiled
 def avg_pool_forward(X, p, q, stride, out):
     """Each window's mean into ``out``."""
     m, C, OH, OW = out.shape
@@ -65,7 +65,7 @@ def avg_pool_forward(X, p, q, stride, out):
                     out[i, c, y, x] = total * scale
 
 
-@_compiled
+@compiled
 def avg_pool_backward(dA, p, q, stride, out):
     """``out`` zeroed, then ``dA / (p q)`` added onto every input of its window."""
     m, C, OH, OW = dA.shape

@@ -15,37 +15,14 @@ false when numba cannot be imported or the environment sets
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import os
-
 import numpy as np
 
-ENABLED: bool = importlib.util.find_spec("numba") is not None and os.environ.get("LAYERWISE_NUMBA", "1") != "0"
-"""Whether :mod:`layerwise.optim` uses these kernels."""
+from .._compile import ENABLED, compiled
+
+__all__ = ["ENABLED", "adam", "rmsprop", "sgd"]
 
 
-def _compiled(kernel):
-    """Compile ``kernel`` with numba on its first call: no bounds or zero-division checks, no fast-math."""
-    compiled = None
-
-    @functools.wraps(kernel)
-    def call(*args):
-        nonlocal compiled
-        if compiled is None:
-            import numba
-
-            options = {"nogil": True, "error_model": "numpy"}
-            try:
-                compiled = numba.njit(cache=True, **options)(kernel)
-            except RuntimeError:  # no writable cache directory: compile in memory
-                compiled = numba.njit(**options)(kernel)
-        return compiled(*args)
-
-    return call
-
-
-@_compiled
+@compiled
 def sgd(p, g, momentum_buffer, lr, momentum, nesterov, weight_decay):
     """One step of :class:`layerwise.optim.SGD` (``momentum_buffer`` unused when ``momentum`` is 0)."""
     for i in range(p.size):
@@ -59,7 +36,7 @@ def sgd(p, g, momentum_buffer, lr, momentum, nesterov, weight_decay):
         p[i] -= d * lr
 
 
-@_compiled
+@compiled
 def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps, momentum, centered,
             weight_decay):
     """One step of :class:`layerwise.optim.RMSProp`; ``grad_avg`` is used only when centered."""
@@ -80,7 +57,7 @@ def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_al
         p[i] -= q * lr
 
 
-@_compiled
+@compiled
 def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, one_minus_beta1, beta2, one_minus_beta2, eps,
          amsgrad, weight_decay, shrink):
     """One step of :class:`layerwise.optim.Adam`: L2 decay via ``weight_decay``, AdamW's via ``shrink``."""

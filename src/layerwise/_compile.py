@@ -1,0 +1,36 @@
+"""Optional compilation by numba, shared by the fused optimizer steps and the image kernels.
+
+numba is optional (``pip install "layerwise[fast]"``). It is imported, and
+each kernel compiled, on first use; compiled code is cached on disk.
+:data:`ENABLED` is false when numba is not installed or the environment sets
+``LAYERWISE_NUMBA=0``, and callers then take their NumPy form.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+
+ENABLED: bool = importlib.util.find_spec("numba") is not None and os.environ.get("LAYERWISE_NUMBA", "1") != "0"
+"""Whether numba compiles the fused optimizer steps (:mod:`layerwise.optim.kernels`) and the image kernels."""
+
+
+def compiled(kernel):
+    """Compile ``kernel`` with numba on its first call: no bounds or zero-division checks, no fast-math."""
+    done = None
+
+    @functools.wraps(kernel)
+    def call(*args):
+        nonlocal done
+        if done is None:
+            import numba
+
+            options = {"nogil": True, "error_model": "numpy"}
+            try:
+                done = numba.njit(cache=True, **options)(kernel)
+            except RuntimeError:  # no writable cache directory: compile in memory
+                done = numba.njit(**options)(kernel)
+        return done(*args)
+
+    return call
