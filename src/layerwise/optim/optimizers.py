@@ -43,160 +43,19 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .._checks import check_range
-from ..errors import ConfigError, DataError, ModelFileError, ShapeError
-from ..limits import require_memory
+from ..errors import ConfigError
 from . import kernels as fused
+from .base import Optimizer, _add_scaled, _lerp
+from .state import clip_grad_norm, flatten_state, unflatten_state
 
-TENSOR = "__tensor__"
-
-
-class Optimizer:
-    """Base class: per-name state buffers and the loop over parameters.
-
-    Subclasses set :attr:`name`, store their hyper-parameters as attributes
-    named like their constructor arguments, and define :meth:`_buffers`,
-    :meth:`_n_scratch`, :meth:`_update` and :meth:`_fused_update`.
-    """
-
-    name: ClassVar[str] = "optimizer"
-
-    def __init__(self, lr: float):
-        self.lr = lr
-        self.steps = 0
-        self._state: dict[str, dict[str, np.ndarray]] = {}
-        self._scratch: dict[str, list[np.ndarray]] = {}
-        self._loaded: dict[str, dict[str, np.ndarray]] = {}
-
-    @property
-    def lr(self) -> float:
-        """The learning rate of the next step; a schedule may set it (0 is allowed, negative is not)."""
-        return self._lr
-
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self._lr = check_range(f"{type(self).__name__}: lr", value, 0.0)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """The constructor arguments, with the current learning rate, as JSON-compatible values."""
-        args = inspect.signature(type(self)).parameters
-        return {arg: _plain(getattr(self, arg)) for arg in args}
-
-    def _buffers(self) -> tuple[str, ...]:
-        """Names of the state buffers kept for each parameter."""
-        return ()
-
-    def _n_scratch(self) -> int:
-        """Number of scratch arrays per parameter: one work buffer, plus one for an L2-decayed gradient."""
-        return 1 + (getattr(self, "weight_decay", 0.0) > 0 and not getattr(self, "decoupled", False))
-
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list) -> None:
-        """The step in whole-array NumPy operations, using ``scratch`` for temporaries."""
-        raise NotImplementedError
-
-    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], dtype: type) -> None:
-        """The same step in one pass (:mod:`layerwise.fused`), on flat arrays, with scalars cast to ``dtype``."""
-        raise NotImplementedError
-
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """Update every array of ``params`` in place from ``grads["d" + name]``.
-
-        Raises
-        ------
-        DataError
-            If a gradient is missing or a parameter is not a floating-point array.
-        ShapeError
-            If a gradient's shape differs from its parameter's.
-        """
-        self.steps += 1
-        for name, p in params.items():
-            g = grads.get("d" + name)
-            if g is None:
-                raise DataError(f"no gradient 'd{name}' for parameter {name!r}; received gradients {sorted(grads)}")
-            if g.shape != p.shape:
-                raise ShapeError(f"gradient 'd{name}' must have the shape of {name!r}, {p.shape}; received {g.shape}")
-            state = self._state.get(name)
-            if state is None:
-                state = self._create_state(name, p)
-            if fused.ENABLED and p.flags.c_contiguous:
-                g = np.ascontiguousarray(g, dtype=p.dtype)
-                flat_state = {buf: array.reshape(-1) for buf, array in state.items()}  # views: the kernels walk 1-D
-                self._fused_update(p.reshape(-1), g.reshape(-1), flat_state, p.dtype.type)
-            else:
-                scratch = self._scratch.get(name)
-                if scratch is None:
-                    scratch = self._scratch[name] = list(np.zeros((self._n_scratch(), *p.shape), dtype=p.dtype))
-                self._update(p, g, state, scratch)
-
-    def _create_state(self, name: str, p: np.ndarray) -> dict[str, np.ndarray]:
-        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
-            raise DataError(f"parameter {name!r} must be a floating-point NumPy array, received "
-                            f"{type(p).__name__} of dtype {getattr(p, 'dtype', None)}")
-        if self._loaded and name not in self._loaded:
-            raise ConfigError(f"the loaded optimizer state holds parameters {sorted(self._loaded)}; "
-                              f"step() received {name!r}")
-        loaded = self._loaded.pop(name, None)
-        for buf, array in (loaded or {}).items():
-            if array.shape != p.shape:
-                raise ShapeError(f"loaded optimizer state {name}.{buf} must have the shape of {name!r}, "
-                                 f"{p.shape}; received {array.shape}")
-        # One allocation for all of a parameter's buffers: they are walked together every step, and NumPy
-        # asks the kernel for huge pages for a block this size (fewer TLB misses in a loop that also runs
-        # large matrix products).
-        copies = len(self._buffers()) + (0 if fused.ENABLED else self._n_scratch())
-        require_memory(copies * p.nbytes, f"the {self.name} optimizer's state for {name!r} "
-                       f"({copies} buffers of {p.size} {p.dtype} values)")
-        state = dict(zip(self._buffers(), np.zeros((len(self._buffers()), *p.shape), dtype=p.dtype)))
-        for buf, array in (loaded or {}).items():
-            state[buf][...] = array
-        self._state[name] = state
-        return state
-
-    def state_dict(self) -> dict[str, Any]:
-        """Return ``{"name", "hyper", "step", "state": {param: {buffer: array copy}}}``."""
-        buffers = {**self._loaded, **self._state}
-        return {
-            "name": self.name,
-            "hyper": self.hyperparameters(),
-            "step": self.steps,
-            "state": {name: {buf: array.copy() for buf, array in state.items()} for name, state in buffers.items()},
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore hyper-parameters, step count and buffers from :meth:`state_dict` output.
-
-        The buffers are adopted on the next :meth:`step`, which checks that they
-        match the parameters' shapes and casts them to the parameters' dtype.
-
-        Raises
-        ------
-        ConfigError
-            If the state belongs to another optimizer or is malformed.
-        """
-        if not isinstance(state, Mapping) or not {"name", "hyper", "step", "state"} <= set(state):
-            raise ConfigError("optimizer state must be a dict with keys 'name', 'hyper', 'step', 'state'; "
-                              f"received {sorted(state) if isinstance(state, Mapping) else type(state).__name__}")
-        if state["name"] != self.name:
-            raise ConfigError(f"optimizer state is for {state['name']!r}, cannot load it into {self.name!r}")
-        vars(self).update(vars(type(self)(**state["hyper"])))
-        self.steps = check_range(f"{self.name}: step", state["step"], 0, integer=True)
-        expected = set(self._buffers())
-        loaded = {}
-        for name, buffers in state["state"].items():
-            if set(buffers) != expected:
-                raise ConfigError(f"optimizer state for {name!r} must hold buffers {sorted(expected)}; "
-                                  f"received {sorted(buffers)}")
-            loaded[name] = {buf: np.asarray(array) for buf, array in buffers.items()}
-        self._loaded = loaded
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return f"{type(self).__name__}({args})"
+__all__ = ["ALIASES", "OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "clip_grad_norm",
+           "flatten_state", "get_optimizer", "optimizer_from_state", "unflatten_state"]
 
 
 class SGD(Optimizer):
@@ -424,20 +283,6 @@ class AdamW(Adam):
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
-def _add_scaled(g: np.ndarray, p: np.ndarray, scale: float, out: np.ndarray) -> np.ndarray:
-    """``out = g + scale * p``: the L2-decayed gradient, written into a scratch buffer."""
-    np.multiply(p, scale, out=out)
-    out += g
-    return out
-
-
-def _lerp(avg: np.ndarray, x: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """``avg += weight * (x - avg)`` in place: an exponential moving average step."""
-    np.subtract(x, avg, out=tmp)
-    tmp *= weight
-    avg += tmp
-
-
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, RMSProp, Adam, AdamW)}
 """Registered optimizers by name."""
 
@@ -489,89 +334,3 @@ def optimizer_from_state(state: Mapping[str, Any]) -> Optimizer:
     optimizer = OPTIMIZERS[state["name"]]()
     optimizer.load_state_dict(state)
     return optimizer
-
-
-def clip_grad_norm(grads: Mapping[str, np.ndarray] | Iterable[np.ndarray], max_norm: float) -> float:
-    """Scale gradients in place so that their global L2 norm is at most ``max_norm``.
-
-    As ``torch.nn.utils.clip_grad_norm_``: the norm is taken over all arrays
-    together; when it exceeds ``max_norm`` every array is multiplied by
-    ``max_norm / (norm + 1e-6)``. Pass only parameter gradients (for instance
-    ``{"dtheta": net.dtheta}``), not ``dZ`` / ``dA``.
-
-    Returns
-    -------
-    float
-        The global norm before clipping (NaN or inf if a gradient is not finite;
-        the arrays are then scaled into NaN too, as in PyTorch).
-    """
-    max_norm = check_range("clip_grad_norm: max_norm", max_norm, 0.0, low_open=True)
-    arrays = list(grads.values()) if isinstance(grads, Mapping) else list(grads)
-    total = 0.0
-    for g in arrays:
-        flat = g.reshape(-1)
-        total += float(np.dot(flat, flat))
-    norm = math.sqrt(total)
-    coef = max_norm / (norm + 1e-6)
-    if not coef >= 1.0:
-        for g in arrays:
-            g *= coef
-    return norm
-
-
-def flatten_state(state: Mapping[str, Any], prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Split a nested state dict into ``(tensors, meta)`` for a safetensors file plus JSON.
-
-    Every array is moved to ``tensors`` under the dotted path of its position,
-    ``prefix + "state.theta.exp_avg"``, and replaced in ``meta`` by
-    ``{"__tensor__": key}``; everything else is copied as plain JSON values.
-    """
-    tensors: dict[str, np.ndarray] = {}
-
-    def walk(node, path):
-        if isinstance(node, np.ndarray):
-            key = prefix + ".".join(path)
-            if key in tensors:
-                raise ConfigError(f"two state entries flatten to the same key {key!r}; rename the parameters")
-            tensors[key] = np.ascontiguousarray(node)
-            return {TENSOR: key}
-        if isinstance(node, Mapping):
-            return {str(k): walk(v, [*path, str(k)]) for k, v in node.items()}
-        if isinstance(node, (list, tuple)):
-            return [walk(v, [*path, str(i)]) for i, v in enumerate(node)]
-        return _plain(node)
-
-    return tensors, walk(state, [])
-
-
-def unflatten_state(tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`flatten_state`.
-
-    Raises
-    ------
-    ModelFileError
-        If ``meta`` names a tensor that ``tensors`` does not hold.
-    """
-
-    def walk(node):
-        if isinstance(node, Mapping):
-            if set(node) == {TENSOR}:
-                key = node[TENSOR]
-                if key not in tensors:
-                    raise ModelFileError(f"saved state refers to tensor {key!r}, which the file does not contain")
-                return tensors[key]
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(meta)
-
-
-def _plain(value):
-    """A JSON-compatible Python value: NumPy scalars become Python scalars, tuples lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
