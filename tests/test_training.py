@@ -149,14 +149,14 @@ def test_a_batch_whose_weights_are_all_zero_leaves_the_parameters_alone(rng):
 
 
 def test_balanced_class_weight_matches_scikit_learn(digits):
-    from layerwise.train.loop import _example_weights
+    from layerwise.train.examples import example_weights
 
     X, y = digits
     y = np.where(y < 3, y, 3)
     net = lw.Network([lw.Dense(4), lw.Dense(4, "softmax")], input_dim=64, dtype="float64")
-    weights = _example_weights(net, net.check_Y(y), None, "balanced")
+    weights = example_weights(net, net.check_Y(y), None, "balanced")
     np.testing.assert_allclose(weights, compute_sample_weight("balanced", y), rtol=1e-12)
-    custom = _example_weights(net, net.check_Y(y), np.full(len(y), 2.0), {0: 5.0})
+    custom = example_weights(net, net.check_Y(y), np.full(len(y), 2.0), {0: 5.0})
     np.testing.assert_allclose(custom, np.where(y == 0, 10.0, 2.0))
 
 
@@ -240,11 +240,11 @@ def test_bad_fit_arguments(digits, kwargs, match):
 
 
 def test_validation_split_is_stratified_for_classifiers():
-    from layerwise.train.loop import _split
+    from layerwise.train.examples import split
 
     y = np.array([0] * 80 + [1] * 20)
     X = np.arange(100, dtype=float)[:, None]
     net = lw.Network([lw.Dense(2, "softmax")], input_dim=1, seed=5)
-    X_train, Y_train, _, X_val, Y_val = _split(net, X, net.check_Y(y), None, 0.2)
+    X_train, Y_train, _, X_val, Y_val = split(net, X, net.check_Y(y), None, 0.2)
     assert len(X_val) == 20 and Y_val.argmax(axis=1).sum() == 4
     assert len(set(X_train.ravel()) | set(X_val.ravel())) == 100

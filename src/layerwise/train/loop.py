@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import time
 
 import numpy as np
@@ -23,11 +22,12 @@ import numpy as np
 from .._checks import check_range, positive_int
 from ..distributed import get_communicator
 from ..engine.workspace import make_workspace
-from ..errors import ConfigError, DataError, TrainingDivergedError
+from ..errors import ConfigError, TrainingDivergedError
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
 from .checkpoint import CheckpointWriter, restore
+from .examples import example_weights, split
 from .history import History
 
 
@@ -45,14 +45,14 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         net.l2 = check_range("l2", l2, 0.0)
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[0])
-    weights = _example_weights(net, Y, sample_weight, class_weight)
+    weights = example_weights(net, Y, sample_weight, class_weight)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ConfigError("validation_data must be a tuple (X_val, Y_val)")
         X_val = net.check_X(validation_data[0], "X_val")
         Y_val = net.check_Y(validation_data[1], X_val.shape[0])
     elif validation_split:
-        X, Y, weights, X_val, Y_val = _split(net, X, Y, weights, validation_split)
+        X, Y, weights, X_val, Y_val = split(net, X, Y, weights, validation_split)
     else:
         X_val = Y_val = None
 
@@ -280,67 +280,3 @@ def _count_correct(net, AL: np.ndarray, labels: np.ndarray) -> int:
     if labels.ndim == 1:
         return int(np.count_nonzero(AL.argmax(axis=1) == labels))
     return int(np.count_nonzero(((AL > 0.5) == labels).all(axis=1)))
-
-
-def _example_weights(net, Y, sample_weight, class_weight) -> np.ndarray | None:
-    """Per-example weights: ``sample_weight`` times the weight of each example's class."""
-    m = Y.shape[0]
-    weights = net.check_sample_weight(sample_weight, m)
-    if class_weight is None:
-        return weights
-    labels = _labels(net, Y)
-    if labels is None or labels.ndim == 2 and labels.shape[1] != 1:
-        raise ConfigError("class_weight needs a single-label classifier (cross_entropy, or one sigmoid output)")
-    labels = labels.reshape(-1)
-    n_classes = net.loss_fn.n_classes(net.n_outputs)
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ConfigError(f"class_weight must be a dict or 'balanced', received {class_weight!r}")
-        counts = np.bincount(labels, minlength=n_classes)
-        per_class = np.where(counts > 0, m / (n_classes * np.maximum(counts, 1)), 0.0)
-    elif isinstance(class_weight, dict):
-        per_class = np.ones(n_classes)
-        for key, value in class_weight.items():
-            index = _class_index(net, key, n_classes)
-            if not value >= 0:
-                raise ConfigError(f"class_weight for class {key!r} must be non-negative, received {value!r}")
-            per_class[index] = value
-    else:
-        raise ConfigError(f"class_weight must be a dict or 'balanced', received {type(class_weight).__name__}")
-    class_w = per_class[labels].astype(net.dtype)
-    weights = class_w if weights is None else weights * class_w
-    if not weights.sum() > 0:
-        raise DataError("the example weights sum to zero; check class_weight and sample_weight")
-    return weights
-
-
-def _class_index(net, key, n_classes: int) -> int:
-    if net.classes is not None and key in list(net.classes):
-        return list(net.classes).index(key)
-    if isinstance(key, numbers.Integral) and 0 <= key < n_classes:
-        return int(key)
-    raise ConfigError(f"class_weight names class {key!r}, which is not one of the {n_classes} classes")
-
-
-def _split(net, X, Y, weights, fraction):
-    """Hold out ``fraction`` of the examples, stratified by class for classifiers."""
-    from sklearn.model_selection import train_test_split
-
-    check_range("validation_split", fraction, 0.0, 1.0, low_open=True, high_open=True)
-    labels = _labels(net, Y)
-    single_label = labels is not None and (labels.ndim == 1 or labels.shape[1] == 1)
-    stratify = labels.reshape(-1) if single_label else None
-    if stratify is not None:
-        counts = np.bincount(stratify)
-        n_val = math.ceil(fraction * len(stratify))
-        if counts[counts > 0].min() < 2 or n_val < np.count_nonzero(counts) or len(stratify) - n_val < len(counts):
-            stratify = None
-    index = np.arange(X.shape[0])
-    seed = 0 if net.seed is None else net.seed
-    train, val = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
-    if len(train) == 0 or len(val) == 0:
-        raise DataError(f"validation_split={fraction} leaves an empty training or validation set of {len(index)}")
-    train.sort()
-    val.sort()
-    w = None if weights is None else weights[train]
-    return X[train], Y[train], w, X[val], Y[val]
