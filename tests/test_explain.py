@@ -23,6 +23,8 @@ def network(case):
         "dropout": ([lw.Dropout(0.2), lw.Dense(8, "relu"), lw.Dropout(0.5), lw.Dense(6, "silu"),
                      lw.Dense(3, "softmax")], None, 0.0),
         "single_layer": ([lw.Dense(3, "softmax")], None, 0.0),
+        "batchnorm": ([lw.Dense(6, "identity"), lw.BatchNorm(activation="relu"), lw.Dropout(0.3), lw.Dense(4, "tanh"),
+                       lw.BatchNorm(activation="softmax")], "mse", 0.1),
     }
     layers, loss, l2 = cases[case]
     return lw.Network(layers, loss=loss, input_dim=5, seed=0, dtype="float64", l2=l2)
@@ -50,12 +52,14 @@ def real_arrays(net, m):
     return arrays
 
 
-CASES = ["softmax_ce", "sigmoid_bce", "identity_mse", "softmax_mse", "tanh_mae", "dropout", "single_layer"]
+CASES = ["softmax_ce", "sigmoid_bce", "identity_mse", "softmax_mse", "tanh_mae", "dropout", "single_layer", "batchnorm"]
 
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("m", [1, 9])
 def test_every_term_has_the_shape_of_the_real_array(case, m):
+    if case == "batchnorm" and m == 1:
+        pytest.skip("BatchNorm does not train on a batch of one example")
     net = network(case)
     arrays = real_arrays(net, m)
     equations = forward_equations(net, m) + backward_equations(net, m)
@@ -156,4 +160,5 @@ def test_every_matrix_product_is_dimensionally_consistent(case):
             (p, q), (q2, r) = (tuple(int(v) for v in group.strip("()").split(", ")) for group in match.groups())
             assert q == q2 and equation.lhs.shape == (p, r), str(equation)
             products += 1
-    assert products == 3 * net.L - 1  # Z, dW per layer; dA_prev for layers 2..L
+    dense = [layer for layer in net.layers if isinstance(layer, lw.Dense)]
+    assert products == 3 * len(dense) - 1  # Z, dW per Dense layer; dA_prev for all but the first
