@@ -216,7 +216,7 @@ def test_a_pickled_network_trains_like_the_original():
     net = lw.Network([lw.Dense(6), lw.Dense(2, activation="softmax")], input_dim=3, seed=0, dtype="float64")
     net.fit(X, y, epochs=1, verbose=0)
     twin = pickle.loads(pickle.dumps(net))
-    assert np.shares_memory(twin.dense[0].W, twin.theta) and np.shares_memory(twin.grad_views[1][1], twin.dtheta)
+    assert np.shares_memory(twin.dense[0].W, twin.theta) and np.shares_memory(twin.dense[1].db, twin.dtheta)
     net.fit(X, y, epochs=2, verbose=0)
     twin.fit(X, y, epochs=2, verbose=0)
     np.testing.assert_array_equal(twin.theta, net.theta)

@@ -8,7 +8,7 @@ training by setting ``net.stop_training = True``.
 * ``on_epoch_begin(net, epoch, logs)``
 * ``on_batch_end(net, batch, logs)``: ``logs`` holds the batch ``loss`` and ``size``, and
   the batch's forward ``cache`` and backward ``grads`` (``dZ<l>``, ``dA<l>``; the
-  parameter gradients are ``net.grad_views``). These arrays are reused for the
+  parameter gradients are ``net.dtheta``, by name ``net.table.grads``). These arrays are reused for the
   next batch: copy what you keep.
 * ``on_epoch_end(net, epoch, logs)`` (``loss``, ``val_loss``, ``accuracy``, ... of the epoch)
 * ``on_train_end(net, logs)``
