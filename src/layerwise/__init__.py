@@ -3,8 +3,8 @@
 The subpackages, each one idea, in the direction of their imports (a package
 imports only from those listed before it)::
 
-    errors, _checks, _compile, _version
-                what goes wrong; the one check of numbers; optional numba compilation; the version
+    errors, _checks, _compile, _version, limits
+                what goes wrong; the one check of numbers; numba compilation; the version; memory guards
     ops         the maths: activations, losses, initialisers
     layers      the layer protocol (base), Dense, Dropout, BatchNorm, their equations
     engine      the network, its parameter table, workspaces, input checks

@@ -1,8 +1,8 @@
 """Optional compilation by numba, shared by the fused optimizer steps and the image kernels.
 
-numba is optional (``pip install "layerwise[fast]"``). It is imported, and
-each kernel compiled, on first use; compiled code is cached on disk.
-:data:`ENABLED` is false when numba is not installed or the environment sets
+numba is a dependency, but it is imported, and each kernel compiled, only on
+first use; compiled code is cached on disk. :data:`ENABLED` is false when
+numba cannot be imported or the environment sets
 ``LAYERWISE_NUMBA=0``, and callers then take their NumPy form.
 """
 

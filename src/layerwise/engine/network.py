@@ -134,7 +134,6 @@ class Network:
         self._below_output = self.layers[first:-1][::-1]  # the backward loop: nothing before `first` is trained
         return self
 
-    @property
     def _shapes(self, input_dim: int) -> tuple[dict, dict]:
         """Build the layers for ``input_dim`` features (shapes only, nothing allocated); return the names
         and shapes of the parameters and of the state."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import check_range
 from ..errors import ConfigError, DataError, ShapeError
+from ..limits import require_memory
 from . import kernels as fused
 from .state import plain
 
