@@ -172,8 +172,13 @@ def _steps(net, cache: dict, epsilon: float) -> dict:
     difference formula's truncation error is small. The scaled step moves every pre-activation by at most ``epsilon``.
     """
     steps = {}
-    for l, layer in enumerate(net.dense, 1):
-        reach = np.abs(cache[f"A{l - 1}"]).max(axis=0) if cache[f"A{l - 1}"].shape[0] else 1.0
-        steps[f"W{l}"] = np.broadcast_to(epsilon / np.maximum(1.0, reach), layer.W.shape)
-        steps[f"b{l}"] = np.full(layer.b.shape, epsilon)
+    for layer in net.layers:
+        for spec in layer.params():
+            name = f"{spec.kind}{layer.l}"
+            A_prev = cache[layer.input_key]
+            if spec.kind == "W" and A_prev.ndim == 2:  # the weights of a Dense layer: scaled by their inputs
+                reach = np.abs(A_prev).max(axis=0) if A_prev.shape[0] else 1.0
+                steps[name] = np.broadcast_to(epsilon / np.maximum(1.0, reach), spec.shape)
+            else:
+                steps[name] = np.full(spec.shape, epsilon)
     return steps

@@ -60,7 +60,8 @@ class Dropout(Layer):
         return D
 
     def forward(self, A_prev, cache, ws, training):
-        if not training or self.rate == 0:
+        if not training or self.rate == 0:  # off: the output is the input
+            cache[self.output_key] = A_prev
             return A_prev
         cache[self.D_key] = D = self.mask(self.rng, A_prev.shape, A_prev.dtype, out=ws.get(self.D_key))
         cache[self.output_key] = A = np.multiply(A_prev, D, out=ws.get(self.output_key))  # A * D
