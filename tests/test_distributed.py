@@ -110,7 +110,7 @@ def test_layerwise_train_under_mpiexec_writes_one_run_like_one_process(tmp_path)
     run = mpiexec(2, sys.executable, "-m", "layerwise", *args, "--out", tmp_path / "two", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("test accuracy") == 1 and run.stderr.count("wrote ") == 1  # rank 0 alone reports
-    files = {"model.safetensors", "checkpoint.safetensors", "history.csv", "history.json", "curves.png"}
+    files = {"model.safetensors", "checkpoint.safetensors", "run.json", "history.csv", "history.json", "curves.png"}
     assert {path.name for path in (tmp_path / "two").iterdir()} == files
     one, two = lw.load(tmp_path / "one" / "model.safetensors"), lw.load(tmp_path / "two" / "model.safetensors")
     assert two.dtype == np.float64 and relative_error(two.theta, one.theta) < 1e-12

@@ -90,7 +90,7 @@ def format_metrics(metrics: dict) -> str:
 
 def chance_warning(metrics: dict) -> str | None:
     """A warning when a classifier does no better than always predicting the commonest class, else None."""
-    if metrics["task"] != "classification" or not metrics["examples"]:
+    if metrics["task"] != "classification" or not metrics["examples"] or "per_class" not in metrics:
         return None
     chance = max(row["support"] for row in metrics["per_class"]) / metrics["examples"]
     if metrics["accuracy"] > chance + 0.01:

@@ -84,7 +84,10 @@ def stream_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, None]:
 
 
 def _check_supported(opts: cfg.TrainOptions) -> None:
-    unsupported = [name for name, on in (("--early-stopping", opts.early_stopping), ("--resume", opts.resume),
+    if opts.early_stopping:  # on by default for data held in memory
+        say("note: a streamed Parquet folder trains for all --epochs: early stopping needs a validation set held in "
+            "memory", opts.quiet)
+    unsupported = [name for name, on in (("--resume", opts.resume),
                                          ("--val-split", opts.val_split), ("--diagnose", opts.diagnose),
                                          ("--tensorboard", opts.tensorboard),
                                          ("--schedule", opts.schedule not in (None, "constant"))) if on]
