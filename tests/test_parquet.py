@@ -110,4 +110,4 @@ def test_a_large_folder_is_streamed_in_bounded_memory(tmp_path):
           f"{peaks['big', 'train'] / 2**20:.1f} MiB on 240,000 (+{train / 2**20:.1f} MiB for "
           f"{more_data / 2**20:.1f} MiB more data); reading whole: +{whole / 2**20:.1f} MiB")
     assert whole > 0.9 * more_data  # the measure sees data held whole
-    assert train < 0.25 * more_data, (peaks, more_data)
+    assert train < 0.25 * whole, (peaks, more_data)  # streaming grows by a small part of that (allocator noise aside)
