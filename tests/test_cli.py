@@ -101,7 +101,9 @@ def test_bare_train_command_reaches_97_percent_on_digits_and_writes_a_run(tmp_pa
     X, y = datasets.load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     net = lw.load(run_dir / "model.safetensors")
-    predicted = net.predict(StandardScaler().fit(X_train).transform(X_test))
+    predicted = net.predict(X_test)  # the saved scaler applies to the raw rows
+    AL, _ = net.forward(StandardScaler().fit(X_train).transform(X_test))  # forward takes the network's inputs
+    np.testing.assert_array_equal(predicted, AL.argmax(axis=1))
     assert metrics.accuracy_score(y_test, predicted) == pytest.approx(accuracy, abs=5e-5)
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["loss"]) == int(stopped.group(1)) and history["best_epoch"] == int(stopped.group(2))
@@ -193,9 +195,9 @@ def test_evaluate_test_split_reproduces_the_training_split(iris_run, capsys):
     report = json.loads(out)
     X_train, X_test, _, y_test = iris_split()
     net = lw.load(iris_run / "model.safetensors")
-    predicted = net.predict(StandardScaler().fit(X_train).transform(X_test))
     names = list(datasets.load_iris().target_names)
-    predicted = np.array([names.index(label) for label in predicted])
+    predicted = np.array([names.index(label) for label in net.predict(X_test)])
+    np.testing.assert_array_equal(predicted, net.forward(StandardScaler().fit(X_train).transform(X_test))[0].argmax(1))
     assert report["examples"] == 38
     assert report["accuracy"] == pytest.approx(metrics.accuracy_score(y_test, predicted))
     precision, recall, f1, support = metrics.precision_recall_fscore_support(y_test, predicted, zero_division=0)
@@ -223,8 +225,9 @@ def test_regression_metrics_and_predictions_on_the_targets_scale(diabetes_run, t
     X, y = datasets.load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
     saved = lw_io.read(diabetes_run / "model.safetensors")
-    predicted = saved.network.predict(StandardScaler().fit(X_train).transform(X_test)).ravel()
+    predicted = saved.network.forward(StandardScaler().fit(X_train).transform(X_test))[0].ravel()
     predicted = predicted * y_train.std() + y_train.mean()
+    np.testing.assert_allclose(saved.network.predict(X_test).ravel(), predicted, rtol=1e-5)
     assert report["task"] == "regression" and report["examples"] == len(y_test)
     assert report["mse"] == pytest.approx(metrics.mean_squared_error(y_test, predicted), rel=1e-5)
     assert report["mae"] == pytest.approx(metrics.mean_absolute_error(y_test, predicted), rel=1e-5)
@@ -282,7 +285,7 @@ def test_info_table_and_json(iris_run, capsys):
     assert status == 0
     assert re.search(r"^1\s+Dense\s+\(16, 4\)\s+\(16,\)\s+relu\s+80$", out, re.M)
     assert re.search(r"^2\s+Dense\s+\(3, 16\)\s+\(3,\)\s+softmax\s+51$", out, re.M)
-    assert "total parameters: 131" in out and "file format version: 1" in out
+    assert "total parameters: 131" in out and "file format version: 2" in out
     assert "classes: setosa, versicolor, virginica" in out
     description = json.loads(call(capsys, "info", iris_run / "model.safetensors", "--json")[1])
     assert description["parameters"] == 131 and description["layers"][0]["W"] == [16, 4]

@@ -24,7 +24,7 @@ def probabilities(net, AL: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(model: Model, X: np.ndarray, y: np.ndarray) -> dict:
-    """Accuracy, per-class precision / recall / F1 and the confusion matrix (scikit-learn's metrics)."""
+    """On raw rows ``X``: accuracy, per-class precision / recall / F1, confusion matrix (scikit-learn's)."""
     from sklearn import metrics
 
     predicted = predicted_index(model.net, model.net.predict_proba(X))
@@ -46,10 +46,10 @@ def classification_metrics(model: Model, X: np.ndarray, y: np.ndarray) -> dict:
 
 
 def regression_metrics(model: Model, X: np.ndarray, y: np.ndarray) -> dict:
-    """MSE, MAE and R^2 on the scale of the targets (scikit-learn's metrics)."""
+    """On raw rows ``X``: MSE, MAE and R^2 on the scale of the targets (scikit-learn's metrics)."""
     from sklearn import metrics
 
-    predicted = model.outputs(model.net.predict_proba(X).astype(np.float64))
+    predicted = model.net.predict(X).astype(np.float64)
     y = y.reshape(predicted.shape)
     r2 = float(metrics.r2_score(y, predicted)) if y.shape[0] > 1 else float("nan")
     return {"task": "regression", "examples": int(y.shape[0]), "mse": float(metrics.mean_squared_error(y, predicted)),

@@ -1,4 +1,4 @@
-"""The command line's model: a network with the scalers and training information saved beside it."""
+"""The command line's model: a network, with its preprocessing, and the training information saved beside it."""
 
 from __future__ import annotations
 
@@ -7,42 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFileError, ShapeError
+from ..errors import ShapeError
 
 META_KEY = "cli"
-FEATURE_SCALER = ("scaler.mean", "scaler.scale")
-TARGET_SCALER = ("target_scaler.mean", "target_scaler.scale")
-
-
-@dataclass
-class Scaler:
-    """Standardisation ``(x - mean) / scale``; constant columns keep scale 1."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, values: np.ndarray) -> Scaler:
-        values = np.asarray(values, dtype=np.float64).reshape(values.shape[0], -1)
-        scale = values.std(axis=0)
-        return cls(values.mean(axis=0), np.where(scale > 1e-12 * (1 + np.abs(values.mean(axis=0))), scale, 1.0))
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        """Standardise, in the precision of ``values`` when it is floating point."""
-        dtype = values.dtype if values.dtype.kind == "f" else np.float64
-        return (values - self.mean.astype(dtype).reshape(1, -1)) / self.scale.astype(dtype).reshape(1, -1)
-
-    def inverse(self, values: np.ndarray) -> np.ndarray:
-        return values * self.scale.reshape(1, -1) + self.mean.reshape(1, -1)
 
 
 @dataclass
 class Model:
-    """A network with what the command line saved beside it."""
+    """A network (with its saved preprocessing) and what the command line saved beside it."""
 
     net: object
-    features: Scaler | None
-    targets: Scaler | None
     info: dict
     path: Path
     format_version: int
@@ -53,61 +27,62 @@ class Model:
         return "classification" if self.net.is_classifier else "regression"
 
     @property
+    def features(self):
+        """The input standardisation, or None."""
+        steps = self.net.preprocessing
+        return steps.inputs[0] if steps is not None and steps.inputs else None
+
+    @property
+    def targets(self):
+        """The target standardisation, or None."""
+        steps = self.net.preprocessing
+        return steps.targets[0] if steps is not None and steps.targets else None
+
+    @property
     def labels(self) -> list:
         """The class labels (class indices when the network has none)."""
         if self.net.classes is not None:
             return list(self.net.classes)
         return list(range(self.net.loss_fn.n_classes(self.net.n_outputs)))
 
-    def check_features(self, X: np.ndarray, source: str) -> None:
-        """Raise ShapeError unless ``X`` has as many columns as the network has inputs."""
-        n = self.net.input_dim
+    def check_features(self, X: np.ndarray, source: str) -> np.ndarray:
+        """Return ``X``; raise ShapeError unless it has as many columns as the model takes."""
+        steps = self.net.preprocessing
+        n = steps.n_features if steps is not None and steps.inputs else self.net.input_dim
         if X.shape[1] != n:
             hint = " (leave out the target column)" if X.shape[1] == n + 1 else ""
             raise ShapeError(f"the model expects {n} feature(s), but {source} has {X.shape[1]} column(s){hint}")
+        return X
 
     def inputs(self, X: np.ndarray, source: str) -> np.ndarray:
-        """Check the number of features and apply the saved scaler."""
+        """The network's inputs for raw rows ``X`` (the saved preprocessing applied), for training and explain."""
         self.check_features(X, source)
-        X = self.features.transform(X) if self.features is not None else X
+        if self.net.preprocessing is not None:
+            X = self.net.preprocessing.transform_inputs(X)
         return X.astype(self.net.dtype, copy=False)
 
-    def outputs(self, AL: np.ndarray) -> np.ndarray:
-        """Regression outputs on the scale of the targets."""
-        return self.targets.inverse(AL) if self.targets is not None else AL
-
-
-def _scaler(tensors: dict, names: tuple[str, str], size: int, path) -> Scaler | None:
-    if names[0] not in tensors:
-        return None
-    mean, scale = (np.asarray(tensors.get(name), dtype=np.float64) for name in names)
-    if mean.shape != (size,) or scale.shape != (size,) or not (np.isfinite(mean).all() and (scale > 0).all()):
-        raise ModelFileError(f"{path}: the saved scaler {names[0]} does not fit the network ({size} values expected)")
-    return Scaler(mean, scale)
+    def training_targets(self, y: np.ndarray) -> np.ndarray:
+        """Raw targets as the network is trained on them (standardised when the model standardises them)."""
+        if self.targets is None:
+            return y
+        return self.net.preprocessing.transform_targets(y).reshape(y.shape)
 
 
 def load_model(path) -> Model:
-    """Read a model file with its scalers and training information."""
+    """Read a model file with its preprocessing and training information."""
     from ..io import model_file as io
 
     saved = io.read(path)
-    net = saved.network
-    features = _scaler(saved.tensors, FEATURE_SCALER, net.input_dim, path)
-    targets = _scaler(saved.tensors, TARGET_SCALER, net.n_outputs, path)
     info = saved.metadata.get(META_KEY, {})
-    return Model(net, features, targets, info if isinstance(info, dict) else {}, Path(path), saved.format_version,
+    return Model(saved.network, info if isinstance(info, dict) else {}, Path(path), saved.format_version,
                  saved.library_version)
 
 
 def save_model(path, model: Model) -> None:
-    """Write the network with its scalers and training information."""
+    """Write the network (with its preprocessing) and the training information."""
     from ..io import model_file as io
 
-    tensors = {}
-    for names, scaler in ((FEATURE_SCALER, model.features), (TARGET_SCALER, model.targets)):
-        if scaler is not None:
-            tensors[names[0]], tensors[names[1]] = scaler.mean, scaler.scale
-    io.save(model.net, path, tensors=tensors, metadata={META_KEY: model.info})
+    io.save(model.net, path, metadata={META_KEY: model.info})
 
 
 def default_output_activation(loss: str) -> str:

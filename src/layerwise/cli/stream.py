@@ -20,11 +20,12 @@ import numpy as np
 from .. import __version__
 from ..data.parquet import ParquetFolder
 from ..errors import ConfigError
+from ..preprocessing import Preprocessing, Standardize
 from . import config as cfg
 from .console import say
 from .data import TrainingData
 from .metrics import predicted_index
-from .model import Model, Scaler, build_network, describe, save_model
+from .model import Model, build_network, describe, save_model
 
 
 def stream_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, None]:
@@ -49,8 +50,10 @@ def stream_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, None]:
     net = build_network(opts.hidden, opts.activation, output_activation, units, loss, len(folder.features),
                         opts.seed, opts.dtype, opts.dropout, opts.l2)
     net.classes = classes
-    model = Model(net, features, targets if output_activation == "identity" else None, {}, Path("model.safetensors"),
-                  0, __version__)
+    if features is not None:
+        net.preprocessing = Preprocessing(inputs=[features], targets=[targets] if targets is not None
+                                          and output_activation == "identity" else [])
+    model = Model(net, {}, Path("model.safetensors"), 0, __version__)
     optimizer = get_optimizer(opts.optimizer, **({} if opts.lr is None else {"lr": opts.lr}))
     history = History()
     with run_directory(opts.out) as run_dir:
@@ -135,9 +138,9 @@ def _merge(a, b):
     return n, mean_a + delta * (n_b / n), m2_a + m2_b + delta ** 2 * (n_a * n_b / n)
 
 
-def _scaler(n: int, mean: np.ndarray, m2: np.ndarray) -> Scaler:
+def _scaler(n: int, mean: np.ndarray, m2: np.ndarray) -> Standardize:
     scale = np.sqrt(m2 / n)
-    return Scaler(mean, np.where(scale > 1e-12 * (1 + np.abs(mean)), scale, 1.0))
+    return Standardize(mean, np.where(scale > 1e-12 * (1 + np.abs(mean)), scale, 1.0))
 
 
 def _group(model: Model, folder: ParquetFolder, index: int, classes) -> tuple[np.ndarray, np.ndarray]:
@@ -147,19 +150,21 @@ def _group(model: Model, folder: ParquetFolder, index: int, classes) -> tuple[np
     if classes is not None:
         return X, np.searchsorted(np.asarray(classes), y)
     y = y.astype(np.float64).reshape(-1, 1)
-    return X, (model.targets.transform(y) if model.targets is not None else y)
+    return X, model.training_targets(y)
 
 
 def _streamed_metrics(model: Model, folder: ParquetFolder, groups: list[int], classes) -> dict:
     """Accuracy, or R^2, MSE and MAE on the original scale, summed group by group."""
     sums = np.zeros(6)  # examples, correct or squared error, absolute error, sum y, sum y^2
     for index in groups:
-        X, y = _group(model, folder, index, classes)
+        X, y = folder.read(index)  # raw rows: predict applies the saved preprocessing
+        X = model.check_features(X, folder.folder)
         if classes is not None:
+            y = np.searchsorted(np.asarray(classes), y)
             sums[:2] += (len(y), np.count_nonzero(predicted_index(model.net, model.net.predict_proba(X)) == y))
             continue
-        truth = model.outputs(y) if model.targets is not None else y
-        error = model.outputs(model.net.predict_proba(X)) - truth
+        truth = y.astype(np.float64).reshape(-1, 1)
+        error = model.net.predict(X).astype(np.float64).reshape(truth.shape) - truth
         sums += (len(y), np.sum(error ** 2), np.sum(np.abs(error)), truth.sum(), np.sum(truth ** 2), 0)
     n = int(sums[0])
     if classes is not None:

@@ -58,7 +58,7 @@ def _explain_batch(model: Model, source: str, m: int, seed: int) -> tuple[np.nda
     if model.task == "classification" and model.net.loss_fn.n_classes(model.net.n_outputs) == 2:
         return X, y.astype(np.float64)
     if model.targets is not None:
-        y = model.targets.transform(y.reshape(len(rows), -1))
+        y = model.training_targets(y.reshape(len(rows), -1))
     return X, y
 
 
@@ -84,32 +84,12 @@ def cmd_explain(args) -> int:
     return 0
 
 
-def folded_network(model: Model):
-    """A copy of the network with the saved scalers folded into the first and last layers.
-
-    ``((x - mean) / scale) W^T + b = x (W / scale)^T + (b - W (mean / scale))``, and an
-    identity output ``a`` on the standardised target scale becomes ``a * scale + mean``.
-    """
-    net = model.net.copy()
-    if model.features is not None:
-        W, b = net.params["W1"], net.params["b1"]
-        shift = model.features.mean / model.features.scale
-        b -= (W.astype(np.float64) @ shift).astype(net.dtype)
-        W /= model.features.scale.astype(net.dtype)
-    if model.targets is not None:
-        W, b = net.params[f"W{net.L}"], net.params[f"b{net.L}"]
-        W *= model.targets.scale.astype(net.dtype)[:, None]
-        b *= model.targets.scale.astype(net.dtype)
-        b += model.targets.mean.astype(net.dtype)
-    return net
-
-
 def cmd_export(args) -> int:
     """``layerwise export``: an ONNX file that takes raw features (the scalers are folded in)."""
     from ..interop.export import to_onnx
 
     model = load_model(args.model)
-    to_onnx(folded_network(model), args.onnx)
+    to_onnx(model.net, args.onnx)
     folded = [what for what, scaler in (("the input scaler into layer 1", model.features),
                                         (f"the target scaler into layer {model.net.L}", model.targets)) if scaler]
     folded = f", with {' and '.join(folded)} folded in" if folded else ""

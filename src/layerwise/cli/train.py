@@ -13,11 +13,12 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import ConfigError
+from ..preprocessing import Preprocessing, Standardize
 from . import config as cfg
 from .console import PROG, say
 from .data import TrainingData, load_training_data
 from .metrics import chance_warning, measure, summary_line
-from .model import Model, Scaler, build_network, default_output_activation, describe, save_model
+from .model import Model, build_network, default_output_activation, describe, save_model
 
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 
@@ -115,15 +116,16 @@ def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str,
 
 
 def new_model(opts: cfg.TrainOptions, data: TrainingData) -> Model:
-    """An initialised network shaped for the data, with scalers fitted on the training part."""
+    """An initialised network shaped for the data, with its preprocessing fitted on the training part."""
     loss, output_activation, units = _output_layer(opts, data)
-    features = Scaler.fit(data.X_train) if opts.standardize else None
-    scale_targets = opts.standardize and data.task == "regression" and output_activation == "identity"
-    targets = Scaler.fit(data.y_train) if scale_targets else None
     net = build_network(opts.hidden, opts.activation, output_activation, units, loss, data.X_train.shape[1],
                         opts.seed, opts.dtype, opts.dropout, opts.l2)
     net.classes = data.classes
-    return Model(net, features, targets, {}, Path("model.safetensors"), 0, __version__)
+    if opts.standardize:
+        scale_targets = data.task == "regression" and output_activation == "identity"
+        net.preprocessing = Preprocessing(inputs=[Standardize.fit(data.X_train)],
+                                          targets=[Standardize.fit(data.y_train)] if scale_targets else [])
+    return Model(net, {}, Path("model.safetensors"), 0, __version__)
 
 
 def _monitor(opts: cfg.TrainOptions, n_train: int):
@@ -187,9 +189,7 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     from ..train.callbacks import EarlyStopping
 
     X_train = model.inputs(data.X_train, opts.data)
-    y_train = data.y_train
-    if model.targets is not None:
-        y_train = model.targets.transform(y_train).reshape(y_train.shape)
+    y_train = model.training_targets(data.y_train)
     val_split = opts.val_split if opts.val_split is not None else (0.2 if opts.early_stopping else 0.0)
     resumed = getattr(opts, "resume_note", None)
     message = (f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and {len(data.X_test)} test "
@@ -240,7 +240,7 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
         best = stopper.best_epoch if stopper is not None else None
         tested_on = "test" if len(data.X_test) else "train"
         X, y = (data.X_test, data.y_test) if len(data.X_test) else (data.X_train, data.y_train)
-        metrics = measure(model, model.inputs(X, opts.data), y)
+        metrics = measure(model, model.check_features(X, opts.data), y)
         model.info = {"data": data.info, "options": opts.to_dict(), "test_metrics": _headline(metrics),
                       "tested_on": tested_on}
         if not root:

@@ -20,7 +20,7 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model)
     split = args.split or default_split(model, args.data)
     X, y, description = evaluation_data(model, args.data, args.target, split)
-    metrics = measure(model, model.inputs(X, description), y)
+    metrics = measure(model, model.check_features(X, description), y)
     metrics["data"], metrics["split"] = description, split
     if not args.no_plot:
         from ..inspect import plots
@@ -31,7 +31,7 @@ def cmd_evaluate(args) -> int:
             metrics["confusion_png"] = str(path)
         else:
             path = Path(args.plot) if args.plot else model.path.parent / "predicted.png"
-            predicted = model.outputs(model.net.predict_proba(model.inputs(X, description)).astype(np.float64))
+            predicted = model.net.predict(model.check_features(X, description)).astype(np.float64)
             plots.predicted_vs_true(y.reshape(predicted.shape), predicted, path, title=f"{description}")
             metrics["predicted_png"] = str(path)
     if args.json:
@@ -60,11 +60,11 @@ def cmd_predict(args) -> int:
         raise ConfigError("--proba applies to classifiers; this model does regression")
     source = "standard input" if args.input == "-" else args.input
     X, _ = read_features(args.input)
-    AL = model.net.predict_proba(model.inputs(X, source))
+    X = model.check_features(X, source)
     if model.task == "classification":
-        header, rows = _classification_rows(model, AL, args.proba)
+        header, rows = _classification_rows(model, model.net.predict_proba(X), args.proba)
     else:
-        values = model.outputs(AL.astype(np.float64))
+        values = model.net.predict(X).astype(np.float64)
         header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
         rows = ([f"{value:.8g}" for value in row] for row in values)
     if args.output:

@@ -60,6 +60,17 @@ class Network:
         L2 penalty ``lambda``: the loss gains ``lambda/(2m) sum_l ||W[l]||^2``
         (weights only: biases and normalisation parameters are not penalised).
 
+    Attributes
+    ----------
+    classes : list or None
+        Labels that :meth:`predict` returns in place of class indices.
+    preprocessing : layerwise.preprocessing.Preprocessing or None
+        Fitted steps (a scaler, ...) that :meth:`predict_proba` and
+        :meth:`predict` apply to raw rows, and :meth:`predict` inverts on a
+        regressor's output; saved with the model. ``forward``, ``backward``,
+        ``loss``, ``fit`` and ``gradcheck`` work on the network's own inputs
+        and targets and never apply it.
+
     Examples
     --------
     >>> import layerwise as lw
@@ -86,6 +97,7 @@ class Network:
         self.rng = np.random.default_rng(seed)
         self.l2 = check_range("l2", l2, 0.0)
         self.classes = None
+        self.preprocessing = None
         self.input_dim = None
         self.table = None
         self.theta = self.dtheta = self.state = None
@@ -342,7 +354,14 @@ class Network:
         return self.loss_fn.task == "classification"
 
     def predict_proba(self, X) -> np.ndarray:
-        """Return the output activations ``A<L>`` (probabilities for classifiers)."""
+        """Return the output activations ``A<L>`` (probabilities for classifiers).
+
+        With ``preprocessing`` set (a model trained by ``layerwise train``),
+        ``X`` holds raw feature rows, which its input steps turn into the
+        network's inputs first; :meth:`forward` never applies them.
+        """
+        if self.preprocessing is not None:
+            X = self.preprocessing.transform_inputs(X)
         return self._output(self.check_X(X))
 
     def _output(self, X: np.ndarray) -> np.ndarray:
@@ -357,9 +376,15 @@ class Network:
 
         Cross-entropy networks return class indices (or ``classes`` labels
         when set); binary cross-entropy returns 0/1 of shape ``(m,)`` for one
-        output and ``(m, K)`` for multi-label; regression returns ``A<L>``.
+        output and ``(m, K)`` for multi-label; regression returns ``A<L>``,
+        mapped back to the scale of the raw targets by the inverse of any
+        target ``preprocessing`` (in the network's dtype). Input
+        ``preprocessing`` applies as in :meth:`predict_proba`.
         """
-        decided = self.loss_fn.decide(self.predict_proba(X))
+        AL = self.predict_proba(X)
+        if not self.is_classifier and self.preprocessing is not None and self.preprocessing.targets:
+            return self.preprocessing.inverse_targets(AL).astype(self.dtype)
+        decided = self.loss_fn.decide(AL)
         if not self.is_classifier or self.classes is None:
             return decided
         return np.asarray(self.classes)[decided]
@@ -406,6 +431,7 @@ class Network:
             twin.theta[...] = self.theta
             twin.state[...] = self.state
         twin.classes = self.classes
+        twin.preprocessing = self.preprocessing
         return twin
 
     def fit(self, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, lr: float | None = None,

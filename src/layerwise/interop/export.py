@@ -33,6 +33,7 @@ from ..errors import ConfigError, LayerwiseError, ShapeError
 from ..io.model_file import write_atomically
 from ..layers import BatchNorm, Dense, Dropout
 from ..ops.activations import ELU, Activation, LeakyReLU, get_activation
+from ..preprocessing import fold
 
 __all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
 
@@ -89,7 +90,11 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     The graph has one input ``"X"`` of shape ``("batch", n_0)`` (the batch
     dimension is dynamic) and one output ``"Y"`` of shape ``("batch", n_L)``,
     both in the network's dtype. ``Y`` is ``net.predict_proba(X)``: class
-    probabilities for classifiers, values for regression. Each ``Dense``
+    probabilities for classifiers, values for regression (``net.predict(X)``
+    on the raw targets' scale). A network with ``preprocessing`` (a model
+    trained by ``layerwise train``) takes raw features: its standardisation
+    steps are folded into the first and last layers (see
+    :func:`layerwise.preprocessing.fold`). Each ``Dense``
     layer becomes a ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``, with ``W``
     stored ``(n_out, n_in)`` as initializer ``"W<l>"`` and ``b`` as ``"b<l>"``)
     followed by its activation's node(s); the identity adds none. Dropout
@@ -126,8 +131,9 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     MissingDependencyError
         If onnx is not installed.
     ConfigError
-        If the network is not built, the opset is out of range, or an
-        activation has no ONNX translation.
+        If the network is not built, the opset is out of range, an
+        activation has no ONNX translation, or a preprocessing step cannot be
+        folded into the weights.
     ModelFileError
         If ``path`` cannot be written.
 
@@ -143,6 +149,8 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     """
     onnx = _import_onnx()
     _check_network(net, "to_onnx")
+    if net.preprocessing is not None:
+        net = fold(net)
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
@@ -257,7 +265,10 @@ def to_torch(net: Network):
     ``nn.ELU(alpha)``, ``nn.SELU``, ``nn.GELU()`` (exact, erf form),
     ``nn.SiLU``, ``nn.Softplus``, ``nn.Tanh``, ``nn.Sigmoid``,
     ``nn.Softmax(dim=1)``; the identity adds no module. Each ``Dropout``
-    becomes ``nn.Dropout(rate)`` at the same place.
+    becomes ``nn.Dropout(rate)`` at the same place. A network with
+    ``preprocessing`` gives a module that takes raw features, as
+    :func:`to_onnx` does: its standardisation steps are folded into the
+    first and last ``Linear``.
 
     Parameters
     ----------
@@ -276,8 +287,9 @@ def to_torch(net: Network):
     MissingDependencyError
         If torch is not installed.
     ConfigError
-        If the network is not built, or an activation has no torch module
-        (an ELU with a ``scale`` other than 1 that is not SELU).
+        If the network is not built, an activation has no torch module
+        (an ELU with a ``scale`` other than 1 that is not SELU), or a
+        preprocessing step cannot be folded into the weights.
 
     Notes
     -----
@@ -288,6 +300,8 @@ def to_torch(net: Network):
     """
     torch = _import_torch()
     _check_network(net, "to_torch")
+    if net.preprocessing is not None:
+        net = fold(net)
     nn = torch.nn
 
     def activation_module(activation: Activation, l: int):

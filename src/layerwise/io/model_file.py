@@ -7,10 +7,20 @@ file, so any safetensors reader can open it:
   the seed's shapes (``W[l]`` is ``(n_l, n_{l-1})``, ``b[l]`` is ``(n_l,)``);
 * any extra tensors the caller passes (optimizer state, a data scaler, ...),
   under the caller's names; names of the form ``W<n>`` / ``b<n>`` are reserved;
+* tensors ``preprocessing.<part>.<index>.<array>`` (float64): the fitted arrays
+  of the network's preprocessing steps, if any (see :mod:`layerwise.preprocessing`);
 * the safetensors metadata holds one entry, ``"layerwise"``, a JSON document::
 
       {"format": "layerwise", "format_version": 1, "library_version": "0.1.0",
        "config": <Network.get_config()>, "extra": <the caller's metadata>}
+
+A network with preprocessing adds ``"preprocessing": {"inputs": [...],
+"targets": [...]}``, one ``{"type", "config", "arrays"}`` entry per step
+(``arrays`` maps each array to its tensor name), and is written as format 2
+so that a reader of format 1, which would ignore the steps, refuses it.
+Files written by ``layerwise train`` 0.1.0 kept their scalers as the extra
+tensors ``scaler.mean``/``scaler.scale`` and ``target_scaler.mean``/
+``target_scaler.scale``; they are read as standardisation steps.
 
 ``"tensors_sha256"`` (since 0.2.0) is the SHA-256 digest of every tensor,
 parameters and extras, as :func:`layerwise.io.safetensors_file.tensor_digest`
@@ -43,6 +53,8 @@ from .._version import __version__
 from ..engine.network import Network
 from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 from ..limits import require_memory
+from ..preprocessing import Preprocessing, Standardize
+from ..preprocessing.pipeline import TENSOR_PREFIX
 from .atomic import TEMP_MARKER, as_path, remove_stale_temporaries, write_atomically
 from .safetensors_file import (
     Header,
@@ -55,7 +67,9 @@ from .safetensors_file import (
 )
 
 FORMAT = "layerwise"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest layout this version reads; files without preprocessing are written as format 1."""
+LEGACY_SCALERS = {"inputs": ("scaler.mean", "scaler.scale"), "targets": ("target_scaler.mean", "target_scaler.scale")}
 METADATA_KEY = "layerwise"
 DIGEST_KEY = "tensors_sha256"
 
@@ -140,8 +154,16 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     if metadata is not None and not isinstance(metadata, dict):
         raise ConfigError(f"metadata must be a dict, received {type(metadata).__name__}")
     arrays = {name: np.ascontiguousarray(value) for name, value in params.items()} | extra_tensors
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
-                "config": config, "extra": metadata or {}, DIGEST_KEY: tensor_digest(arrays)}
+    document = {"format": FORMAT, "format_version": 1, "library_version": __version__,
+                "config": config, "extra": metadata or {}}
+    if net.preprocessing is not None:
+        problem = net.preprocessing.check(net.input_dim, net.dense[-1].units)
+        if problem:
+            raise ConfigError(f"cannot save: {problem}")
+        document["preprocessing"], steps_tensors = net.preprocessing.to_stored()
+        document["format_version"] = 2
+        arrays |= steps_tensors
+    document[DIGEST_KEY] = tensor_digest(arrays)
     try:
         text = json.dumps(document, default=_json_scalar)
     except (TypeError, ValueError) as exc:
@@ -172,6 +194,9 @@ def _check_extra_tensors(tensors) -> dict[str, np.ndarray]:
             raise ConfigError(f"extra tensor name {name!r} is reserved for network parameters (W<n>, b<n>, "
                               f"gamma<n>, ...); "
                               f"choose another name, for example 'extra/{name}'")
+        if name.startswith(TENSOR_PREFIX):
+            raise ConfigError(f"extra tensor name {name!r} is reserved: names starting {TENSOR_PREFIX!r} hold the "
+                              f"network's preprocessing")
         array = np.asarray(value)
         if array.dtype.name not in _TENSOR_DTYPES:
             raise ConfigError(f"extra tensor {name!r} must have one of the dtypes {', '.join(_TENSOR_DTYPES)}, "
@@ -191,7 +216,8 @@ def load(path) -> Network:
     Returns
     -------
     Network
-        Built, with the saved parameters, classes, dtype and configuration.
+        Built, with the saved parameters, classes, dtype, configuration and preprocessing
+        (applied by its ``predict`` and ``predict_proba``, see :mod:`layerwise.preprocessing`).
 
     Raises
     ------
@@ -242,7 +268,28 @@ def read(path) -> ModelFile:
                              f"the file records {recorded}; its bytes changed after it was written (a damaged "
                              f"disk, an incomplete copy or an edit)")
     _check_finite(path, net)
+    net.preprocessing = _preprocessing(path, document, extras, net)
+    extras = {name: value for name, value in extras.items() if not name.startswith(TENSOR_PREFIX)}
     return ModelFile(net, extras, document["extra"], document["format_version"], document["library_version"])
+
+
+def _preprocessing(path, document: dict, arrays: dict[str, np.ndarray], net: Network) -> Preprocessing | None:
+    """The stored preprocessing (or the scalers of a 0.1.0 ``layerwise train`` file), checked against ``net``."""
+    try:
+        if "preprocessing" in document:
+            steps = Preprocessing.from_stored(document["preprocessing"], arrays)
+        elif isinstance(document["extra"].get("cli"), dict) and any(names[0] in arrays
+                                                                   for names in LEGACY_SCALERS.values()):
+            steps = Preprocessing(**{part: [Standardize(arrays[mean], arrays[scale])] if mean in arrays else []
+                                     for part, (mean, scale) in LEGACY_SCALERS.items()})
+        else:
+            return None
+    except (LayerwiseError, KeyError) as exc:
+        raise ModelFileError(f"{path} has an invalid preprocessing entry: {exc}") from None
+    problem = steps.check(net.input_dim, net.dense[-1].units)
+    if problem:
+        raise ModelFileError(f"{path} has an invalid preprocessing entry: {problem}")
+    return steps
 
 
 def _parse_document(path, header: Header) -> dict:
