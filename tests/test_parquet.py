@@ -13,9 +13,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from layerwise.cli import main  # noqa: E402
-from layerwise.cli.model import Scaler  # noqa: E402
 from layerwise.cli.stream import _split_groups, _streamed_scalers  # noqa: E402
 from layerwise.data.parquet import ParquetFolder  # noqa: E402
+from layerwise.preprocessing import Standardize  # noqa: E402
 
 PEAK = """import sys
 import numpy as np
@@ -68,7 +68,7 @@ def test_the_streamed_scaler_equals_the_scaler_of_the_whole_training_part(tmp_pa
     features, targets = _streamed_scalers(folder, train, "regression", True)
     X = np.concatenate([folder.read(g)[0] for g in train])
     y = np.concatenate([folder.read(g)[1] for g in train]).reshape(-1, 1)
-    for streamed, whole in ((features, Scaler.fit(X)), (targets, Scaler.fit(y))):
+    for streamed, whole in ((features, Standardize.fit(X)), (targets, Standardize.fit(y))):
         np.testing.assert_allclose(streamed.mean, whole.mean, rtol=1e-12)
         np.testing.assert_allclose(streamed.scale, whole.scale, rtol=1e-12)
 
@@ -77,7 +77,7 @@ def test_the_streamed_scaler_equals_the_scaler_of_the_whole_training_part(tmp_pa
 def test_train_on_a_parquet_folder_learns_and_writes_the_run(tmp_path, regression):
     write_folder(tmp_path / "data", rows=3000, files=2, group_rows=250, regression=regression)
     assert main(["train", "--data", str(tmp_path / "data"), "--epochs", "15", "--hidden", "16", "--lr", "0.01",
-                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+                 "--no-early-stopping", "--out", str(tmp_path / "run"), "--quiet"]) == 0
     info = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(info["loss"]) == 15 and info["loss"][-1] < info["loss"][0]
     from layerwise.cli.model import load_model
@@ -98,8 +98,8 @@ def test_a_large_folder_is_streamed_in_bounded_memory(tmp_path):
     for name in sizes:
         for mode in ("train", "whole"):
             args = ["train", "--data", str(tmp_path / name), "--epochs", "1", "--hidden", "8", "--batch-size", "256",
-                    "--out", str(tmp_path / f"run-{name}"), "--quiet"] if mode == "train" else ["whole",
-                                                                                              str(tmp_path / name)]
+                    "--no-early-stopping", "--out", str(tmp_path / f"run-{name}"), "--quiet"]
+            args = args if mode == "train" else ["whole", str(tmp_path / name)]
             run = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, timeout=300)
             assert run.returncode == 0, run.stderr
             peaks[name, mode] = int(run.stdout.split("peak")[-1]) * 1024  # VmHWM is in kB
