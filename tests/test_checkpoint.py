@@ -146,7 +146,11 @@ def test_early_stopping_state_round_trips_through_a_checkpoint(digits, tmp_path,
         path = tmp_path / "c.ckpt"
         optimizer, schedule = get_optimizer("adam"), Constant()
         optimizer.lr = schedule.start(optimizer.lr, 2)
-        save_checkpoint(path, net, optimizer, schedule, History(), epochs_done=2, early_stopping=stopper)
+        history = History()
+        for epoch in range(2):  # a consistent state: two epochs in the history and the schedule
+            history.append(epoch, {"loss": 1.0})
+            schedule.step()
+        save_checkpoint(path, net, optimizer, schedule, history, epochs_done=2, early_stopping=stopper)
         with safe_open(path, "np") as stored:
             document = json.loads(stored.metadata()["layerwise"], parse_constant=_reject_non_standard)
         state = document["extra"]["checkpoint"]["early_stopping"]

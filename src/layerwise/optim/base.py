@@ -148,15 +148,31 @@ class Optimizer:
                               f"received {sorted(state) if isinstance(state, Mapping) else type(state).__name__}")
         if state["name"] != self.name:
             raise ConfigError(f"optimizer state is for {state['name']!r}, cannot load it into {self.name!r}")
-        vars(self).update(vars(type(self)(**state["hyper"])))
+        hyper = state["hyper"]
+        accepted = list(inspect.signature(type(self)).parameters)
+        if not isinstance(hyper, Mapping) or not set(hyper) <= set(accepted):
+            received = sorted(map(str, hyper)) if isinstance(hyper, Mapping) else type(hyper).__name__
+            raise ConfigError(f"optimizer state: hyper must be a dict with keys among {', '.join(accepted)}; "
+                              f"received {received}")
+        rebuilt = type(self)(**{key: value for key, value in hyper.items() if key != "lr"})
+        rebuilt.lr = hyper.get("lr", rebuilt.lr)  # a schedule may have brought the rate to 0
+        vars(self).update(vars(rebuilt))
         self.steps = check_range(f"{self.name}: step", state["step"], 0, integer=True)
         expected = set(self._buffers())
         loaded = {}
+        if not isinstance(state["state"], Mapping):
+            raise ConfigError(f"optimizer state: state must be a dict of buffers per parameter; received "
+                              f"{type(state['state']).__name__}")
         for name, buffers in state["state"].items():
-            if set(buffers) != expected:
+            if not isinstance(buffers, Mapping) or set(buffers) != expected:
+                received = sorted(buffers) if isinstance(buffers, Mapping) else type(buffers).__name__
                 raise ConfigError(f"optimizer state for {name!r} must hold buffers {sorted(expected)}; "
-                                  f"received {sorted(buffers)}")
-            loaded[name] = {buf: np.asarray(array) for buf, array in buffers.items()}
+                                  f"received {received}")
+            for buf, array in buffers.items():
+                if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+                    kind = f"an array of {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+                    raise ConfigError(f"optimizer state {name}.{buf} must be a floating-point array; received {kind}")
+            loaded[name] = dict(buffers)
         self._loaded = loaded
 
     def __repr__(self) -> str:

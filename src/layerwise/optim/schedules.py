@@ -10,6 +10,15 @@ epoch. The trainer drives it with two calls::
         optimizer.lr = schedule.step(val_loss)                      # lr of the next epoch
 
 ``step`` takes the monitored metric, which only :class:`ReduceOnPlateau` uses.
+A run resumed from a checkpoint restores the schedule with
+:meth:`Schedule.load_state_dict` and then calls ``resume(n_epochs)`` with the
+total epochs of the resumed run, which may be more than the first run planned:
+
+    optimizer.lr = schedule.resume(n_epochs)                        # lr of the next epoch
+
+Only a schedule whose rates depend on the run's length changes there: a
+cosine schedule without its own ``epochs`` anneals over the run, so extending
+the run moves its end to the new last epoch (see :class:`CosineAnnealing`).
 The values match ``torch.optim.lr_scheduler`` (``StepLR``, ``ExponentialLR``,
 ``LinearLR`` followed by ``CosineAnnealingLR``, ``ReduceLROnPlateau``).
 
@@ -68,6 +77,18 @@ class Schedule:
         self.lr = self.lr_at(self.epoch)
         return self.lr
 
+    def resume(self, epochs: int | None = None) -> float:
+        """Continue a restored schedule in a run of ``epochs`` epochs in all; return the next epoch's rate.
+
+        Called after :meth:`load_state_dict` when training resumes from a
+        checkpoint; ``epochs`` counts the epochs already done. Schedules whose
+        rates do not depend on the run's length return the restored rate.
+        """
+        self._check_started()
+        if epochs is not None:
+            check_range(f"{type(self).__name__}: epochs", epochs, 1, integer=True)
+        return self.lr
+
     def lr_at(self, epoch: int) -> float:
         """The learning rate of epoch ``epoch`` (counted from 0)."""
         raise NotImplementedError
@@ -89,9 +110,20 @@ class Schedule:
                               f"{sorted(state) if isinstance(state, Mapping) else type(state).__name__}")
         if state["name"] != self.name:
             raise ConfigError(f"schedule state is for {state['name']!r}, cannot load it into {self.name!r}")
-        vars(self).update(vars(type(self)(**state["hyper"])))
-        self.base_lr, self.lr, self.epoch = state["base_lr"], state["lr"], state["epoch"]
-        self._load_extra(state["extra"])
+        owner = f"{type(self).__name__} state"
+        hyper, extra = state["hyper"], state["extra"]
+        accepted = list(inspect.signature(type(self)).parameters)
+        if not isinstance(hyper, Mapping) or not set(hyper) <= set(accepted):
+            received = sorted(map(str, hyper)) if isinstance(hyper, Mapping) else type(hyper).__name__
+            raise ConfigError(f"{owner}: hyper must be a dict with keys among {', '.join(accepted) or 'none'}; "
+                              f"received {received}")
+        if not isinstance(extra, Mapping):
+            raise ConfigError(f"{owner}: extra must be a dict, received {type(extra).__name__}")
+        vars(self).update(vars(type(self)(**hyper)))
+        self.base_lr = check_range(f"{owner}: base_lr", state["base_lr"], 0.0, low_open=True)
+        self.lr = check_range(f"{owner}: lr", state["lr"], 0.0)
+        self.epoch = check_range(f"{owner}: epoch", state["epoch"], 0, integer=True)
+        self._load_extra(extra)
 
     def _reset(self, epochs: int | None) -> None:
         """Prepare for a new run of ``epochs`` epochs (None when unknown)."""
@@ -173,6 +205,18 @@ class CosineAnnealing(Schedule):
     there, ``min_lr`` is reached at epoch ``T``, one past the last of ``T``
     training epochs.
 
+    Extending a run. Without ``epochs`` the schedule anneals over the run:
+    ``T`` is the run's number of epochs, also when a run is resumed from a
+    checkpoint with more (or fewer) epochs than it first had. The remaining
+    epochs then get the rates that a run planned with the new total has at
+    those epochs, so resuming a finished 3-epoch run with ``epochs=6`` trains
+    epochs 3, 4 and 5 at ``lr(3)``, ``lr(4)``, ``lr(5)`` of ``T = 6`` (0.5, 0.25
+    and 0.067 times the base rate with ``min_lr = 0``), and an
+    interrupted run resumed with its own total continues bit for bit. A
+    schedule given its own ``epochs`` keeps that horizon and trains at
+    ``min_lr`` past it; as that would be no training at all when ``min_lr`` is
+    0, a run longer than ``epochs`` then needs ``min_lr > 0`` (ConfigError).
+
     Parameters
     ----------
     epochs : int >= 1 or None, default None
@@ -213,6 +257,23 @@ class CosineAnnealing(Schedule):
             raise ConfigError(f"CosineAnnealing: min_lr must not exceed the base learning rate {self.base_lr}, "
                               f"received {self.min_lr}")
         self.total_epochs = total
+        self._check_horizon(epochs)
+
+    def resume(self, epochs=None):
+        """Continue in a run of ``epochs`` epochs: without its own ``epochs``, the horizon becomes the run's."""
+        super().resume(epochs)
+        if epochs is not None and self.epochs is None:
+            self.total_epochs = epochs
+            self.lr = self.lr_at(self.epoch)
+        self._check_horizon(epochs)
+        return self.lr
+
+    def _check_horizon(self, run_epochs):
+        if run_epochs is not None and run_epochs > self.total_epochs and self.min_lr == 0.0:
+            raise ConfigError(f"CosineAnnealing: the schedule ends at epoch {self.total_epochs} (epochs="
+                              f"{self.total_epochs}) with min_lr=0, so epochs {self.total_epochs + 1} to "
+                              f"{run_epochs} of the run would train at rate 0; give min_lr > 0, epochs >= "
+                              f"{run_epochs}, or no epochs so that the schedule follows the run")
 
     def lr_at(self, epoch: int) -> float:
         W, T, f = self.warmup, self.total_epochs, self.warmup_start_factor
@@ -226,7 +287,8 @@ class CosineAnnealing(Schedule):
         return {"total_epochs": self.total_epochs}
 
     def _load_extra(self, extra):
-        self.total_epochs = extra["total_epochs"]
+        self.total_epochs = check_range("CosineAnnealing state: extra.total_epochs", extra.get("total_epochs"), 1,
+                                         integer=True)
 
 
 class ReduceOnPlateau(Schedule):
@@ -326,9 +388,13 @@ class ReduceOnPlateau(Schedule):
         return {"best": self.best, "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter}
 
     def _load_extra(self, extra):
-        self.best = extra["best"]
-        self.num_bad_epochs = extra["num_bad_epochs"]
-        self.cooldown_counter = extra["cooldown_counter"]
+        owner = "ReduceOnPlateau state"
+        best = extra.get("best")
+        self.best = None if best is None else check_range(f"{owner}: extra.best", best)
+        self.num_bad_epochs = check_range(f"{owner}: extra.num_bad_epochs", extra.get("num_bad_epochs"), 0,
+                                          integer=True)
+        self.cooldown_counter = check_range(f"{owner}: extra.cooldown_counter", extra.get("cooldown_counter"), 0,
+                                             integer=True)
 
 
 def _check_metric(metric) -> float:

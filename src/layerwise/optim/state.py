@@ -85,7 +85,7 @@ def unflatten_state(tensors: Mapping[str, np.ndarray], meta: Mapping[str, Any]) 
         if isinstance(node, Mapping):
             if set(node) == {TENSOR}:
                 key = node[TENSOR]
-                if key not in tensors:
+                if not isinstance(key, str) or key not in tensors:
                     raise ModelFileError(f"saved state refers to tensor {key!r}, which the file does not contain")
                 return tensors[key]
             return {k: walk(v) for k, v in node.items()}

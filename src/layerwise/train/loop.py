@@ -64,6 +64,7 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         if start_epoch > epochs:
             raise ConfigError(f"the checkpoint {resume_from} has {start_epoch} epochs done, more than the {epochs} "
                               f"asked for in all; give epochs >= {start_epoch} to continue")
+        opt.lr = sched.resume(epochs)
     else:
         opt.lr = sched.start(opt.lr, epochs)
 
