@@ -175,6 +175,7 @@ class TrainOptions:
     val_split: float | None = None
     standardize: bool = True
     seed: int = 0
+    timeout: float = 60.0
     dtype: str = "float32"
     threads: int | None = None
     out: str | None = None
@@ -199,7 +200,7 @@ CHECKS = {
     "min_lr": non_negative_float, "min_delta": non_negative_float, "l2": non_negative_float, "dropout": fraction,
     "clip_norm": positive_float,
     "patience": non_negative_int, "val_split": fraction, "seed": non_negative_int, "dtype": dtype_name,
-    "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
+    "timeout": positive_float, "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
 }
 """The value check of every non-boolean option (also the ``type=`` of its command-line argument)."""
 

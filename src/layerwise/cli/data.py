@@ -62,7 +62,7 @@ def load_training_data(opts: cfg.TrainOptions) -> TrainingData:
         if opts.target is not None or opts.task == "regression":
             raise ConfigError(f"{opts.data} is a classification data set with a fixed target; drop --target "
                               "and --task regression")
-        train, test = load_split(opts.data)
+        train, test = load_split(opts.data, timeout=opts.timeout)
         info = {"source": opts.data, "split": "official", "task": "classification"}
         return TrainingData(train.X, train.y, test.X, test.y, train.classes, "classification", info)
     data = load_dataset(opts.data, target=opts.target, task=opts.task)
@@ -87,8 +87,8 @@ def _class_indices(model: Model, data_classes: list, y: np.ndarray, source: str)
     return np.asarray(mapping, dtype=np.int64)[y]
 
 
-def evaluation_data(model: Model, source: str | None, target: str | None, split: str) -> tuple[np.ndarray, np.ndarray,
-                                                                                                  str]:
+def evaluation_data(model: Model, source: str | None, target: str | None, split: str,
+                    timeout: float | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Features, targets (model class indices for classifiers) and a description of what was loaded."""
     from ..data.datasets import IDX_SETS, load_dataset, load_split
 
@@ -98,7 +98,7 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
         if source is None:
             raise ConfigError(f"{model.path} does not record its training data; give --data")
     if source in IDX_SETS:
-        train, test = load_split(source)
+        train, test = load_split(source, timeout=60.0 if timeout is None else timeout)
         parts = {"train": [train], "test": [test], "all": [train, test]}[split]
         X = np.concatenate([part.X for part in parts])
         model.check_features(X, source)

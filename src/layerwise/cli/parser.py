@@ -56,6 +56,8 @@ def _add_data_options(parser: Parser, show_default: bool = True):
                             "file" + (_default("data") if show_default else ""))
     group.add_argument("--target", type=cfg.text, metavar="COLUMN",
                        help="target column of a CSV/NPY file, by name or index (default: the last)")
+    group.add_argument("--timeout", type=cfg.positive_float, metavar="SECONDS",
+                       help="seconds each mnist / fashion-mnist file may take to download (default: 60)")
     return group
 
 

@@ -19,7 +19,7 @@ def cmd_evaluate(args) -> int:
     """``layerwise evaluate``: metrics of a saved model on labelled data."""
     model = load_model(args.model)
     split = args.split or default_split(model, args.data)
-    X, y, description = evaluation_data(model, args.data, args.target, split)
+    X, y, description = evaluation_data(model, args.data, args.target, split, args.timeout)
     metrics = measure(model, model.check_features(X, description), y)
     metrics["data"], metrics["split"] = description, split
     if not args.no_plot:

@@ -10,26 +10,27 @@ Each data set is four gzip-compressed IDX files (:data:`FILES`) kept in
 
 A missing file is downloaded from the data set's mirror (overridable with the
 ``base_url`` argument or the environment variable named in :data:`SOURCES`)
-into a temporary file beside its final name, its SHA-256 digest is checked,
-and only then is it renamed into place, so the cache never holds a partial or
-corrupt download. Files already present are verified, never downloaded again.
-To work offline, put the four files in the data set's directory by hand.
+by :func:`layerwise.data.download.download`: within one deadline per file
+(``timeout``), at most the file's known size, into a temporary file beside
+its final name that is renamed into place only once complete with the right
+SHA-256 digest and removed on any failure, so the cache never holds a partial
+or corrupt download. Files already present are verified, never downloaded
+again. To work offline, put the four files in the data set's directory by hand.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import math
+import numbers
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from .download import DownloadError, check_url, download
 from .idx import read_idx
 
 #: The four files of each data set: training images and labels, test images and labels.
@@ -43,11 +44,12 @@ FILES = (
 
 @dataclass(frozen=True)
 class Source:
-    """Where a data set comes from and what its files must hash to."""
+    """Where a data set comes from, what its files must hash to and how many bytes they have."""
 
     base_url: str
     url_env: str
     sha256: dict[str, str]
+    sizes: dict[str, int]
     classes: list
 
 
@@ -61,6 +63,8 @@ SOURCES: dict[str, Source] = {
             "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
             "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         },
+        sizes={"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+               "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
         classes=list(range(10)),
     ),
     "fashion-mnist": Source(
@@ -72,12 +76,14 @@ SOURCES: dict[str, Source] = {
             "t10k-images-idx3-ubyte.gz": "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
             "t10k-labels-idx1-ubyte.gz": "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
         },
+        sizes={"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+               "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
         classes=["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
     ),
 }
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 20  # for hashing files in the cache
 
 
 def cache_root(data_home: str | os.PathLike | None = None) -> Path:
@@ -113,7 +119,8 @@ def fetch(name: str, *, data_home: str | os.PathLike | None = None, base_url: st
     checksums : dict, optional
         File name -> expected SHA-256 hex digest, replacing the registry's.
     timeout : float, default 60
-        Seconds to wait on the network before giving up.
+        Seconds each file may take to download, from connecting to its last
+        byte, before the download is abandoned.
 
     Returns
     -------
@@ -124,14 +131,24 @@ def fetch(name: str, *, data_home: str | os.PathLike | None = None, base_url: st
     ------
     DataError
         If a download fails (the message says where to put the files to work
-        offline) or a file's SHA-256 digest differs from the expected one.
+        offline), is truncated or larger than the real file, or a file's
+        SHA-256 digest differs from the expected one.
+    ConfigError
+        If the mirror is not an http(s) URL or the timeout is not a positive number.
     """
     source = _source(name)
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+        raise ConfigError(f"timeout must be a positive number of seconds, received {timeout!r}")
     unknown = sorted(set(checksums or {}) - set(FILES))
     if unknown:
         raise ConfigError(f"checksums names unknown file(s) {unknown}; expected keys among {list(FILES)}")
     digests = {filename: digest.lower() for filename, digest in {**source.sha256, **(checksums or {})}.items()}
-    base = base_url or os.environ.get(source.url_env) or source.base_url
+    if base_url is not None:
+        base = check_url(base_url, "base_url")
+    elif os.environ.get(source.url_env):
+        base = check_url(os.environ[source.url_env], f"the environment variable {source.url_env}")
+    else:
+        base = source.base_url
     if not base.endswith("/"):
         base += "/"
     directory = data_dir(name, data_home)
@@ -146,7 +163,12 @@ def fetch(name: str, *, data_home: str | os.PathLike | None = None, base_url: st
                     "delete it to download it again"
                 )
         else:
-            _download(base + filename, path, digests[filename], name, timeout)
+            exact = source.sizes[filename] if digests[filename] == source.sha256[filename] else None
+            try:
+                download(base + filename, path, sha256=digests[filename], max_bytes=source.sizes[filename],
+                         timeout=timeout, size=exact)
+            except DownloadError as exc:
+                raise DataError(_offline_message(base + filename, directory, name, exc)) from None
         paths[filename] = path
     return paths
 
@@ -199,45 +221,7 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(url: str, path: Path, expected: str, name: str, timeout: float) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise DataError(f"cannot write to the data cache {path.parent}: {exc.strerror or exc}; "
-                        "choose another directory with LAYERWISE_DATA") from None
-    tmp = Path(tmp_name)
-    try:
-        digest = hashlib.sha256()
-        chunks = _body(url, timeout)
-        with os.fdopen(fd, "wb") as out:
-            while True:
-                try:
-                    chunk = next(chunks, b"")
-                except (OSError, http.client.HTTPException) as exc:
-                    raise DataError(_offline_message(url, path.parent, name, exc)) from None
-                if not chunk:
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-        received = digest.hexdigest()
-        if received != expected:
-            raise DataError(f"downloaded {path.name} from {url} is corrupt: expected SHA-256 {expected}, "
-                            f"received {received}; the file was discarded")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _body(url: str, timeout: float):
-    """Yield the body of ``url`` in chunks; network failures surface as they happen."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        while chunk := response.read(_CHUNK):
-            yield chunk
-
-
 def _offline_message(url: str, directory: Path, name: str, exc: Exception) -> str:
-    reason = exc if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", exc)
     wanted = ", ".join(str(directory / filename) for filename in FILES)
-    return (f"could not download {name} file {url} ({reason}); to use {name} without a network, "
+    return (f"could not download {name} file {url} ({exc}); to use {name} without a network, "
             f"put its four files here: {wanted}")
