@@ -415,6 +415,14 @@ class Network:
         net.classes = config.get("classes")
         return net
 
+    def __setstate__(self, state: dict) -> None:
+        """The network's ``theta``, ``dtheta`` and ``state`` are its table's buffers again: joblib's pickler
+        stores every array reference on its own, so without this a joblib-loaded network would train a
+        buffer that its layers no longer read."""
+        self.__dict__.update(state)
+        if self.table is not None:
+            self.theta, self.dtheta, self.state = self.table.theta, self.table.dtheta, self.table.state
+
     def copy(self) -> Network:
         """An independent deep copy (parameters, state, generator state and all)."""
         twin = copy.deepcopy(self)

@@ -107,7 +107,7 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     ``0.5 * x * (1 + Erf(x / sqrt(2)))`` below.
 
     The network's loss and class labels are stored in the model's metadata
-    (``metadata_props`` keys ``"layerwise.loss"`` and ``"layerwise.classes"``,
+    (``metadata_props`` keys ``"layerwise.loss"``, ``"layerwise.loss_args"`` and ``"layerwise.classes"``,
     JSON), since the graph itself returns probabilities, not labels.
 
     Parameters
@@ -210,6 +210,7 @@ class _GraphBuilder:
         model.ir_version = helper.find_min_ir_version_for(opsets)
         helper.set_model_props(model, {
             "layerwise.loss": net.loss_fn.name,
+            "layerwise.loss_args": json.dumps(net.loss_fn.get_config()),
             "layerwise.classes": json.dumps(None if net.classes is None else list(net.classes)),
         })
         return model

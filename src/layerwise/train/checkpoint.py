@@ -181,4 +181,5 @@ def _check_stopping(state, theta) -> None:
 
 
 def _architecture(config: dict) -> dict:
-    return {key: config[key] for key in ("layers", "loss", "dtype")} | {"input_dim": config.get("input_dim")}
+    return {key: config[key] for key in ("layers", "loss", "dtype")} | {key: config.get(key) for key in
+                                                                        ("input_dim", "loss_args")}
