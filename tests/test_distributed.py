@@ -122,3 +122,13 @@ def test_under_mpiexec_the_default_run_directory_is_named_once_by_rank_0(tmp_pat
     assert run.returncode == 0, run.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()  # one directory, although the ranks may start in different seconds
     assert (run_dir / "model.safetensors").is_file() and run.stdout.count("test accuracy") == 1
+
+
+def test_batchnorm_is_refused_rather_than_normalised_by_each_shard():
+    net = lw.Network([lw.Dense(8, activation="identity"), lw.BatchNorm(activation="relu"),
+                      lw.Dense(2, activation="softmax")], input_dim=4, seed=0)
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    before = net.theta.copy()
+    with pytest.raises(lw.ConfigError, match="BatchNorm layer 2 yet: its batch statistics are not synchronised"):
+        net.fit(X, (X[:, 0] > 0).astype(int), epochs=1, batch_size=8, distributed="mpi", verbose=0)
+    assert np.array_equal(net.theta, before)

@@ -111,3 +111,11 @@ def test_a_large_folder_is_streamed_in_bounded_memory(tmp_path):
           f"{more_data / 2**20:.1f} MiB more data); reading whole: +{whole / 2**20:.1f} MiB")
     assert whole > 0.9 * more_data  # the measure sees data held whole
     assert train < 0.25 * whole, (peaks, more_data)  # streaming grows by a small part of that (allocator noise aside)
+
+
+def test_a_streamed_folder_defaults_to_twenty_epochs_without_early_stopping(tmp_path, capsys):
+    write_folder(tmp_path / "data", rows=400, files=1, group_rows=100, regression=False)
+    assert main(["train", "--data", str(tmp_path / "data"), "--hidden", "4", "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    assert len(json.loads((tmp_path / "run" / "history.json").read_text())["loss"]) == 20
+    assert "early stopping" not in capsys.readouterr().err

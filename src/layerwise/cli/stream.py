@@ -87,7 +87,7 @@ def stream_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, None]:
 
 
 def _check_supported(opts: cfg.TrainOptions) -> None:
-    if opts.early_stopping:  # on by default for data held in memory
+    if opts.early_stopping:  # asked for explicitly (streamed folders default to no early stopping)
         say("note: a streamed Parquet folder trains for all --epochs: early stopping needs a validation set held in "
             "memory", opts.quiet)
     unsupported = [name for name, on in (("--resume", opts.resume),

@@ -347,6 +347,10 @@ def resumed_options(given: dict, recorded: dict, checkpoint: str) -> cfg.TrainOp
     return opts
 
 
+STREAMED_EPOCHS = 20
+"""Default epochs over a streamed Parquet folder, which cannot stop early (500 passes would be far too many)."""
+
+
 def train_options(args, **defaults) -> cfg.TrainOptions:
     """The options of a run: the command line over the --config file over ``defaults``.
 
@@ -358,6 +362,10 @@ def train_options(args, **defaults) -> cfg.TrainOptions:
     given.update({key: value for key, value in vars(args).items() if key in known and value is not None})
     if "data" in given:
         given["data"] = absolute_source(given["data"])
+        from ..data.parquet import is_parquet_folder
+
+        if is_parquet_folder(given["data"]):  # streamed: no validation split to stop on
+            defaults = {"early_stopping": False, "epochs": STREAMED_EPOCHS, **defaults}
     recorded = recorded_options(given["resume"]) if given.get("resume") is not None else None
     if recorded is not None:
         return resumed_options(given, recorded, given["resume"])

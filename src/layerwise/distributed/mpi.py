@@ -34,7 +34,7 @@ import traceback
 import numpy as np
 
 from ..errors import ConfigError, LayerwiseError, TrainingDivergedError
-from ..layers import Dropout
+from ..layers import BatchNorm, Dropout
 
 _hook_installed = False
 
@@ -94,6 +94,11 @@ class MPICommunicator:
         Any other exception is reported on stderr and ends every rank with
         ``MPI_Abort`` (a lone failing rank would leave the others waiting).
         """
+        batch_statistics = [f"{type(layer).__name__} layer {layer.l}" for layer in net.layers
+                            if isinstance(layer, BatchNorm)]
+        if batch_statistics:  # each rank would normalise by its own shard's statistics: not the one-process result
+            raise ConfigError(f"distributed='mpi' cannot train {', '.join(batch_statistics)} yet: its batch "
+                              "statistics are not synchronised across ranks; train it in one process")
         original = net.rng
         try:
             self.comm.Bcast(net.theta, root=0)
