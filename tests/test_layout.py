@@ -6,8 +6,8 @@ from pathlib import Path
 import layerwise
 
 ROOT = Path(layerwise.__file__).parent
-ORDER = ["errors", "_checks", "_compile", "_version", "limits", "ops", "layers", "engine", "optim", "io", "distributed",
-         "train", "inspect", "interop", "data", "cli"]
+ORDER = ["errors", "_checks", "_compile", "_version", "limits", "ops", "layers", "engine", "preprocessing", "optim",
+         "io", "distributed", "train", "inspect", "interop", "data", "cli"]
 
 
 def module_imports():

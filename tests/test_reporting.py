@@ -14,8 +14,9 @@ from sklearn.model_selection import train_test_split
 
 import layerwise as lw
 from layerwise import cli
-from layerwise.cli.model import Scaler, build_network
+from layerwise.cli.model import build_network
 from layerwise.inspect import plots
+from layerwise.preprocessing import Standardize
 from layerwise.train.callbacks import ProgressBar, epoch_lines
 
 LONG = {"loss": 1.234567e-5, "accuracy": 0.99123, "val_loss": 2.345678e-5, "val_accuracy": 0.98333,
@@ -92,7 +93,7 @@ def test_regression_losses_are_reported_in_the_targets_units(tmp_path):
     train, _ = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0)
     train = np.sort(train)
     net = build_network((8,), "relu", "identity", 1, "mse", 10, 0, "float64")
-    standardised = net.fit(Scaler.fit(X[train]).transform(X[train]), (y[train] - y[train].mean()) / y[train].std(),
+    standardised = net.fit(Standardize.fit(X[train]).transform(X[train]), (y[train] - y[train].mean()) / y[train].std(),
                            epochs=3, validation_split=0.2, verbose=0)
     assert history["val_loss"] == pytest.approx(np.multiply(standardised["val_loss"], y[train].var()), rel=1e-9)
     assert history["loss"] == pytest.approx(np.multiply(standardised["loss"], y[train].var()), rel=1e-9)

@@ -8,6 +8,7 @@ imports only from those listed before it)::
     ops         the maths: activations, losses, initialisers
     layers      the layer protocol (base), Dense, Dropout, BatchNorm, their equations
     engine      the network, its parameter table, workspaces, input checks
+    preprocessing  the input steps a model file stores as data (standardisation), applied by predict
     optim       optimizers, their compiled kernels (the "fused" one-pass steps), schedules
     io          atomic writes and the model file
     distributed data-parallel training over MPI
