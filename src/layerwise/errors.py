@@ -32,3 +32,10 @@ class TrainingDivergedError(LayerwiseError, FloatingPointError):
 
 class ResourceError(LayerwiseError, MemoryError):
     """A request needs more memory than the machine has available (a network or array too large)."""
+
+
+class NonFiniteParametersError(TrainingDivergedError, ValueError):
+    """The scikit-learn estimators' solver produced non-finite parameters.
+
+    A :class:`ValueError` as well, as scikit-learn raises for the same failure.
+    """

@@ -33,9 +33,20 @@ How the scikit-learn semantics map onto layerwise
   before training or prediction; mind the memory for very wide data.
 * Sample weights: the loss of a batch is the weighted mean of its examples'
   losses; examples of weight zero are left out altogether.
-* Initialisation follows scikit-learn's scheme, drawn from the network's
-  generator: weights and biases uniform in ``+-sqrt(6 / (fan_in + fan_out))``
-  (``2`` in place of ``6`` when the hidden layers are logistic).
+* Initialisation, drawn from the network's generator: hidden weights by the
+  ``Dense`` default (He normal for the ReLU family, Glorot uniform
+  ``+-sqrt(6 / (fan_in + fan_out))`` otherwise), biases zero, and output
+  weights, for sgd and adam, uniform in ``+-sqrt(3) / fan_in`` (variance
+  ``1 / fan_in^2``; Glorot uniform for lbfgs); see
+  :mod:`layerwise.ops.initializers`. scikit-learn draws every weight and bias
+  from ``+-sqrt(6 / (fan_in + fan_out))``, with ``2`` in place of ``6`` for
+  logistic layers. The differences are deliberate. A full-scale random
+  output layer adds a random function to every prediction, as large as what
+  a short run (``max_iter=20``: twenty Adam steps at the default batch size)
+  learns, so that some seeds end with a constant or a poor prediction; lbfgs,
+  which takes full Newton-like steps, is not hurt by it. Narrow logistic
+  layers start in sigmoid's linear range, where lbfgs meets ``gtol`` within a
+  few iterations on the plateau of the linear fit, for about half the seeds.
 
 Differences from scikit-learn: the random numbers themselves differ (the
 network's NumPy ``Generator`` draws them); Adam adds ``epsilon`` as
@@ -66,7 +77,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..engine.network import Network
-from ..errors import ConfigError, DataError, ShapeError, TrainingDivergedError
+from ..errors import ConfigError, DataError, NonFiniteParametersError, ShapeError, TrainingDivergedError
 from ..layers import Dense, Dropout
 from ..ops.activations import ACTIVATIONS
 from ..optim.optimizers import SGD, Adam
@@ -316,8 +327,7 @@ class _BaseMLP(BaseEstimator):
         else:
             self._fit_stochastic(X, Y, y, weights, incremental, rng)
         if not np.isfinite(self.network_.theta).all():
-            raise TrainingDivergedError(f"{type(self).__name__}: the solver produced non-finite parameters; "
-                                        "scale the inputs or lower learning_rate_init")
+            raise NonFiniteParametersError(f"{type(self).__name__}: {NON_FINITE}")
         return self
 
     def _validate_xy(self, X, y, reset: bool):
@@ -341,12 +351,11 @@ class _BaseMLP(BaseEstimator):
             if self.dropout:
                 layers.append(Dropout(self.dropout))
         out_activation, loss = self._output()
-        layers.append(Dense(self.n_outputs_, activation=ACTIVATION_ALIASES.get(out_activation, out_activation)))
+        layers.append(Dense(self.n_outputs_, activation=ACTIVATION_ALIASES.get(out_activation, out_activation),
+                            init="glorot" if self.solver == "lbfgs" else "readout"))
         self.network_ = Network(layers, loss=loss, input_dim=n_features, seed=int(rng.randint(np.iinfo(np.int32).max)),
                                 dtype=np.dtype(dtype if self.dtype is None else self.dtype).name, l2=float(self.alpha))
         self.network_.classes = self._network_classes()
-        logistic = bool(activations) and all(name == "sigmoid" for name in activations)
-        _initialize_like_sklearn(self.network_, 2.0 if logistic else 6.0)
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = out_activation
         self.n_iter_ = self.t_ = 0
@@ -374,13 +383,35 @@ class _BaseMLP(BaseEstimator):
             batch_size = min(self.batch_size, n)
         self.n_iter_ = 0
         rule = _StoppingRule(self, n, validation)
-        net.fit(X, Y, epochs=1 if incremental else self.max_iter, batch_size=batch_size, optimizer=self._optimizer,
-                shuffle=self.shuffle, sample_weight=weights, callbacks=[rule], verbose=0)
+        try:
+            net.fit(X, Y, epochs=1 if incremental else self.max_iter, batch_size=batch_size,
+                    optimizer=self._optimizer, shuffle=self.shuffle, sample_weight=weights, callbacks=[rule], verbose=0)
+        except TrainingDivergedError as exc:
+            if not self.early_stopping:
+                raise NonFiniteParametersError(f"{type(self).__name__}: {NON_FINITE} ({exc})") from None
+            self._record_divergence(n, exc)
+            rule.converged = True
         if self.early_stopping:
             net.theta[...] = self._best_theta
         if not incremental and not rule.converged:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+
+    def _record_divergence(self, n_samples: int, exc: TrainingDivergedError) -> None:
+        """Close the epoch in which training diverged (loss and validation score NaN) and warn.
+
+        scikit-learn goes on training the non-finite network until ``max_iter``;
+        here training stops at once, and, as there, the best validation
+        parameters are restored afterwards.
+        """
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = float("nan")
+        self.loss_curve_.append(self.loss_)
+        self.validation_scores_.append(float("nan"))
+        warnings.warn(f"{type(self).__name__}: {exc}. Training stopped at epoch {self.n_iter_}; the parameters "
+                      f"with the best validation score ({self.best_validation_score_:g}) are restored.",
+                      ConvergenceWarning, stacklevel=4)
 
     def _make_optimizer(self):
         if self.solver == "adam":
@@ -402,11 +433,19 @@ class _BaseMLP(BaseEstimator):
     def _split(self, X, Y, y, weights, rng):
         """Hold out ``validation_fraction`` of the examples, stratified for single-label classifiers."""
         index = np.arange(X.shape[0])
-        train, val = train_test_split(index, test_size=self.validation_fraction, random_state=rng,
-                                      stratify=self._stratify(y))
+        stratify = self._stratify(y)
+        if stratify is not None:
+            labels, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2:
+                raise DataError(
+                    f"{type(self).__name__}: The least populated classes in y have only {counts.min()} member, which "
+                    "is too few: early_stopping holds out a validation set stratified by class, which needs at "
+                    f"least 2 examples of every class. Classes with too few members are: "
+                    f"{labels[counts < 2].tolist()!r}")
+        train, val = train_test_split(index, test_size=self.validation_fraction, random_state=rng, stratify=stratify)
         if val.size < 2:
-            raise DataError(f"{type(self).__name__}: the validation set has {val.size} example(s), fewer than 2; "
-                            "increase validation_fraction or provide more data")
+            raise DataError(f"{type(self).__name__}: The validation set is too small: it holds {val.size} example(s) "
+                            "of the 2 needed. Increase 'validation_fraction' or the size of your dataset.")
         w_train, w_val = (None, None) if weights is None else (weights[train], weights[val])
         return X[train], Y[train], y[train], w_train, (X[val], y[val], w_val)
 
@@ -469,6 +508,13 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse=True, dtype=(np.float64, np.float32))
         return self.network_.predict_proba(_dense(X))
+
+    def _validation_score(self, X, y, sample_weight) -> float:
+        """The score of the held-out examples (already validated; NaN where a prediction is not finite)."""
+        AL = self.network_.predict_proba(X)
+        if not np.isfinite(AL).all():
+            return float("nan")
+        return float(self._score_output(AL, y, sample_weight))
 
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -554,7 +600,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     A drop-in for ``sklearn.neural_network.MLPClassifier``: two classes train
     one sigmoid output ("logistic"), more classes a softmax output, and a 2-D
     0/1 indicator ``y`` (multilabel) one sigmoid output per label; the loss is
-    the matching cross-entropy.
+    the matching cross-entropy. A ``y`` of one class fits too, as in
+    scikit-learn; the model then predicts that class, with probability 1.
     """ + _CLASSIFIER_DOC
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
@@ -609,6 +656,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)`` (``(n_samples, n_labels)`` for multilabel)."""
         AL = self._forward_output(X)
+        if self.classes_.size == 1:
+            return np.ones_like(AL)
         if self._binary:
             return np.hstack([1 - AL, AL])
         return AL
@@ -621,9 +670,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels (a 0/1 indicator matrix for multilabel)."""
-        AL = self._forward_output(X)
+        return self._labels_of(self._forward_output(X))
+
+    def _labels_of(self, AL: np.ndarray) -> np.ndarray:
         if self._multilabel:
             return (AL > 0.5).astype(np.int64)
+        if self.classes_.size == 1:
+            return np.repeat(self.classes_, AL.shape[0])
         index = (AL[:, 0] > 0.5).astype(np.intp) if self._binary else AL.argmax(axis=1)
         return self.classes_[index]
 
@@ -661,8 +714,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.asarray(y, dtype=np.float64)
         present = unique_labels(y)
         if not first_pass and self.warm_start and not incremental and not np.array_equal(present, self.classes_):
-            raise DataError(f"{name}: warm_start needs y with the classes of the previous fit, "
-                            f"{self.classes_.tolist()!r}; received {present.tolist()!r}")
+            raise DataError(f"{name}: warm_start can only be used where `y` has the same classes as in the previous "
+                            f"call to fit. Previously got {self.classes_}, `y` has {present}")
         unknown = np.setdiff1d(present, self.classes_)
         if unknown.size:
             raise DataError(f"{name}: y holds labels {unknown.tolist()!r} that are not among the classes "
@@ -676,10 +729,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.out_activation_, self.n_outputs_ = "logistic", y.shape[1]
             return
         self.classes_ = unique_labels(y if classes is None else classes)
-        if self.classes_.size < 2:
-            raise DataError(f"{type(self).__name__} needs examples of at least two classes; y holds one class, "
-                            f"{self.classes_[0]!r}")
-        binary = self.classes_.size == 2
+        binary = self.classes_.size <= 2
         self.out_activation_ = "logistic" if binary else "softmax"
         self.n_outputs_ = 1 if binary else self.classes_.size
 
@@ -722,8 +772,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _stratify(self, y):
         return None if self._multilabel else y
 
-    def _validation_score(self, X, y, sample_weight) -> float:
-        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+    def _score_output(self, AL, y, sample_weight) -> float:
+        return accuracy_score(y, self._labels_of(AL), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -811,8 +861,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _stratify(self, y):
         return None
 
-    def _validation_score(self, X, y, sample_weight) -> float:
-        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+    def _score_output(self, AL, y, sample_weight) -> float:
+        return r2_score(y, AL.ravel() if self.n_outputs_ == 1 else AL, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -844,13 +894,9 @@ def _activation_name(owner: str, name) -> str:
     return resolved
 
 
-def _initialize_like_sklearn(net: Network, factor: float) -> None:
-    """Draw every weight and bias uniformly in ``+-sqrt(factor / (fan_in + fan_out))`` from the network's generator."""
-    for layer in _trained(net):
-        fan_out, fan_in = layer.W.shape
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        layer.W[...] = net.rng.uniform(-bound, bound, layer.W.shape)
-        layer.b[...] = net.rng.uniform(-bound, bound, layer.b.shape)
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need to be "
+              "preprocessed.")
+"""scikit-learn's message for a solver that ends with non-finite parameters (or whose loss became non-finite)."""
 
 
 def _trained(net: Network) -> list:

@@ -33,7 +33,7 @@ class Dense(Layer):
         Number of neurons ``n_l``.
     activation : str or Activation, default "relu"
         Name of a registered activation (see ``layerwise.ACTIVATIONS``).
-    init : {"he", "glorot", "lecun"}, optional
+    init : {"he", "he_uniform", "glorot", "lecun", "readout"}, optional
         Weight initialisation. Defaults to He for the ReLU family, LeCun for
         SELU and Glorot otherwise.
     """
