@@ -19,6 +19,8 @@ def random_targets(rng, loss, m, K):
         return rng.integers(0, K, size=m)
     if loss == "binary_cross_entropy":
         return rng.integers(0, 2, size=(m, K)).astype(float)
+    if loss == "poisson":
+        return rng.poisson(2.0, size=(m, K)).astype(float)
     return rng.standard_normal((m, K))
 
 

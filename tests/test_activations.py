@@ -18,6 +18,7 @@ TORCH = {
     "softplus": lambda z: torch.nn.functional.softplus(z, threshold=1e9),
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
+    "exp": torch.exp,
     "softmax": lambda z: torch.softmax(z, dim=1),
 }
 

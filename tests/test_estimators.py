@@ -567,4 +567,6 @@ def test_bad_targets_raise_clear_errors(binary):
     with pytest.raises(DataError, match="zero for every example"):
         MLPClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ConfigError, match="loss must be one of"):
-        MLPRegressor(loss="poisson").fit(X, y)
+        MLPRegressor(loss="gamma").fit(X, y)
+    with pytest.raises(DataError, match="negative which is not allowed for Poisson"):
+        MLPRegressor(loss="poisson").fit(X, y - 1.0)

@@ -14,6 +14,7 @@ OUTPUTS = {
     "mse": ["identity", "tanh", "sigmoid", "softmax", "softplus"],
     "mae": ["identity", "tanh"],
     "huber": ["identity", "elu"],
+    "poisson": ["exp", "softplus"],
 }
 
 

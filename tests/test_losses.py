@@ -17,6 +17,9 @@ def torch_loss(name, a, y):
         return ((a - y) ** 2).sum() / (2 * m)
     if name == "mae":
         return (a - y).abs().sum() / m
+    if name == "poisson":  # the negative log-likelihood plus the constant that makes it the half deviance
+        nll = torch.nn.functional.poisson_nll_loss(a, y, log_input=False, full=False, eps=0.0, reduction="sum")
+        return (nll + (torch.xlogy(y, y) - y).sum()) / m
     return torch.nn.functional.huber_loss(a, y, reduction="sum", delta=1.0) / m
 
 
@@ -26,6 +29,8 @@ def targets_and_outputs(name, rng, m=6, K=4):
         return A / A.sum(axis=1, keepdims=True), np.eye(K)[rng.integers(0, K, m)]
     if name == "binary_cross_entropy":
         return rng.uniform(0.05, 0.95, (m, K)), rng.integers(0, 2, (m, K)).astype(float)
+    if name == "poisson":
+        return rng.uniform(0.1, 5.0, (m, K)), rng.poisson(2.0, (m, K)).astype(float)
     return rng.standard_normal((m, K)) * 2, rng.standard_normal((m, K))
 
 
@@ -64,8 +69,16 @@ def test_cross_entropy_is_finite_when_a_probability_underflows(dtype):
         assert np.isfinite(loss.grad(AL, Y)).all()
 
 
-def test_fused_pairs_are_the_three_of_the_seed():
-    assert SHORTCUTS == {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")}
+def test_fused_pairs_are_the_three_of_the_seed_and_exp_with_poisson():
+    assert SHORTCUTS == {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse"),
+                     ("exp", "poisson")}
+
+
+def test_poisson_is_half_the_deviance_by_hand():
+    # y = 0 and y = 2 against predictions 1 and 4: (0 - 0 + 1) and (2 log(2/4) - 2 + 4), averaged
+    loss = get_loss("poisson").value(np.array([[1.0], [4.0]]), np.array([[0.0], [2.0]]))
+    assert loss == pytest.approx((1 + 2 * np.log(0.5) + 2) / 2)
+    assert get_loss("poisson").value(np.array([[3.0, 0.5]]), np.array([[3.0, 0.5]])) == pytest.approx(0, abs=1e-15)
 
 
 def test_unknown_loss_lists_the_valid_names():

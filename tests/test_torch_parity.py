@@ -16,6 +16,7 @@ OUTPUTS = {
     "mse": ["identity", "tanh", "softmax", "sigmoid"],
     "mae": ["identity", "softplus"],
     "huber": ["identity", "silu"],
+    "poisson": ["exp", "softplus"],
 }
 CASES = [(loss, out) for loss, outs in OUTPUTS.items() for out in outs]
 

@@ -85,7 +85,7 @@ from ..train.callbacks import Callback
 
 SOLVERS = ("adam", "sgd", "lbfgs")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
-REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae", "huber": "huber"}
+REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae", "huber": "huber", "poisson": "poisson"}
 """The regressor's ``loss`` names and the layerwise losses they train."""
 
 ACTIVATION_ALIASES = {"logistic": "sigmoid"}
@@ -202,10 +202,13 @@ _CLASSIFIER_DOC = _PARAMETERS.format(loss="", class_weight="""
 """
 
 _REGRESSOR_DOC = _PARAMETERS.format(class_weight="", loss="""
-    loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
+    loss : {"squared_error", "absolute_error", "huber", "poisson"}, default="squared_error"
         ``"squared_error"`` is ``(1/(2n)) sum (y_pred - y)^2``, scikit-learn's and
-        layerwise's ``mse``; the others train layerwise's ``mae`` and ``huber`` (delta 1).""") + _ATTRIBUTES.format(
-    score="R^2", classes="", out_activation='"identity".') + """
+        layerwise's ``mse``; ``"poisson"`` is half the Poisson deviance
+        ``(1/n) sum [y log(y / y_pred) - y + y_pred]``, with an exponential output
+        layer (``out_activation_ = "exp"``), as in scikit-learn, for targets ``y >= 0``;
+        the others train layerwise's ``mae`` and ``huber`` (delta 1).""") + _ATTRIBUTES.format(
+    score="R^2", classes="", out_activation='"identity" ("exp" for the Poisson loss).') + """
     Examples
     --------
     >>> import numpy as np
@@ -842,6 +845,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _encode_targets(self, y, first_pass: bool, incremental: bool, classes) -> np.ndarray:
         _check_choice(type(self).__name__, "loss", self.loss, tuple(REGRESSION_LOSSES))
         Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+        if self.loss == "poisson" and (Y < 0).any():
+            raise DataError(f"{type(self).__name__}: Some value(s) of y are negative which is not allowed for Poisson "
+                            f"regression; received a minimum of {Y.min():g}")
         if first_pass:
             self.n_outputs_ = Y.shape[1]
         elif Y.shape[1] != self.n_outputs_:
@@ -850,7 +856,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return Y
 
     def _output(self) -> tuple[str, str]:
-        return "identity", REGRESSION_LOSSES[self.loss]
+        return "exp" if self.loss == "poisson" else "identity", REGRESSION_LOSSES[self.loss]
 
     def _network_classes(self):
         return None

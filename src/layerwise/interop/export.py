@@ -18,6 +18,7 @@ Weights need no transposing anywhere: layerwise stores ``W[l]`` as
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -216,7 +217,7 @@ class _GraphBuilder:
         return model
 
 
-_ONNX_PLAIN = {"relu": "Relu", "softplus": "Softplus", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+_ONNX_PLAIN = {"relu": "Relu", "softplus": "Softplus", "tanh": "Tanh", "sigmoid": "Sigmoid", "exp": "Exp"}
 
 
 def _onnx_activation(graph: _GraphBuilder, activation: Activation, z: str, out: str, l: int) -> None:
@@ -265,7 +266,8 @@ def to_torch(net: Network):
     its activation module: ``nn.ReLU``, ``nn.LeakyReLU(negative_slope)``,
     ``nn.ELU(alpha)``, ``nn.SELU``, ``nn.GELU()`` (exact, erf form),
     ``nn.SiLU``, ``nn.Softplus``, ``nn.Tanh``, ``nn.Sigmoid``,
-    ``nn.Softmax(dim=1)``; the identity adds no module. Each ``Dropout``
+    ``nn.Softmax(dim=1)``, and for ``exp`` a module applying ``torch.exp``
+    (which overflows where layerwise's saturates); the identity adds no module. Each ``Dropout``
     becomes ``nn.Dropout(rate)`` at the same place. A network with
     ``preprocessing`` gives a module that takes raw features, as
     :func:`to_onnx` does: its standardisation steps are folded into the
@@ -331,6 +333,8 @@ def _torch_activation(nn, activation: Activation, dtype: str, l: int):
         return nn.Softplus(beta=1.0, threshold=_TORCH_SOFTPLUS_THRESHOLD[dtype])
     if name == "softmax":
         return nn.Softmax(dim=1)
+    if name == "exp":
+        return _torch_exp_module()()
     plain = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
     if name in plain:
         return plain[name]()
@@ -475,8 +479,24 @@ def _flatten(nn, module, prefix: str):
             yield full, child
 
 
+@functools.lru_cache(maxsize=1)
+def _torch_exp_module():
+    """``torch.nn`` has no exponential module: this one applies ``torch.exp``."""
+    import torch
+
+    class Exp(torch.nn.Module):
+        """``exp(x)``, element-wise (layerwise's ``exp`` activation)."""
+
+        def forward(self, x):
+            return torch.exp(x)
+
+    return Exp
+
+
 def _activation_from_module(nn, module, name: str) -> Activation | str:
     kind = type(module)
+    if kind is _torch_exp_module():
+        return "exp"
     plain = {nn.ReLU: "relu", nn.SELU: "selu", nn.SiLU: "silu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
     if kind in plain:
         return plain[kind]

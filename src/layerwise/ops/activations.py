@@ -222,6 +222,35 @@ class Sigmoid(Activation):
         return np.multiply(out, A, out=out)
 
 
+class Exp(Activation):
+    """``g(z) = exp(z)``, ``g'(z) = exp(z) = A``: the output of Poisson regression (a log link).
+
+    ``Z`` is capped at the logarithm of the dtype's largest number (about 88.7
+    in float32, 709.8 in float64), so that ``A`` saturates there instead of
+    overflowing to infinity.
+    """
+
+    name = "exp"
+
+    def forward(self, Z, out=None):
+        out = np.minimum(Z, _log_max(Z.dtype), out=out)
+        return np.exp(out, out=out)
+
+    def derivative(self, Z, A, out=None):
+        """``A``."""
+        return _copy_into(A, out)
+
+
+@functools.lru_cache(maxsize=4)
+def _log_max(dtype: np.dtype):
+    """The largest ``z`` of ``dtype`` whose ``exp(z)`` is finite."""
+    z = dtype.type(np.log(np.finfo(dtype).max))
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(z)):
+            z = np.nextafter(z, dtype.type(0))
+    return z
+
+
 class Softmax(Activation):
     """``g(z)_k = exp(z_k) / sum_j exp(z_j)`` along each row, shifted by the row max."""
 
@@ -269,7 +298,7 @@ def _copy_into(values: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls
-    for cls in (Identity, ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax)
+    for cls in (Identity, ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Exp, Softmax)
 }
 """Registry of activation names to classes."""
 

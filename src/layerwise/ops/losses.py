@@ -9,6 +9,11 @@ over the ``K`` outputs (``A_L`` and ``Y`` have shape ``(m, K)``):
 * ``mae``                  ``J = (1/m) sum_i sum_k |A - Y|``
 * ``huber``                ``J = (1/m) sum_i sum_k h(A - Y)``, ``h(r) = r^2/2`` for
   ``|r| <= delta`` and ``delta (|r| - delta/2)`` beyond.
+* ``poisson``              ``J = (1/m) sum_i sum_k [Y log(Y / A) - Y + A]``, half the
+  Poisson deviance (``0 log 0 = 0``), for counts ``Y >= 0`` and a positive output
+  (``exp``, ``softplus``). It is zero for ``A = Y`` and differs from the Poisson
+  negative log-likelihood ``A - Y log A`` (``torch.nn.PoissonNLLLoss(log_input=False)``)
+  by ``Y log Y - Y``, which does not depend on ``A``: the gradients are the same.
 
 With ``sample_weight`` the mean becomes the weighted mean
 ``sum_i w_i l_i / sum_i w_i``.
@@ -16,12 +21,12 @@ With ``sample_weight`` the mean becomes the weighted mean
 ``grad`` returns ``dA_L``, the per-example derivative ``m * dJ/dA_L`` (the
 seed's scaling: the ``1/m`` enters only in ``dW`` and ``db``).
 
-The seed's output shortcut ``dZ_L = A_L - Y`` holds exactly for three pairs
+The seed's output shortcut ``dZ_L = A_L - Y`` holds exactly for four pairs
 of output activation and loss (each loss's :attr:`Loss.shortcut`, all listed
 in :data:`SHORTCUTS`): for each, ``dJ/dA_L * g'(Z_L)`` simplifies
 algebraically to ``A_L - Y`` (for softmax because each row of ``Y`` sums to
-one). The shortcut is cheaper and, unlike the general path, never divides by
-a probability that may have underflowed to zero.
+one; for exp and poisson, ``(1 - Y/A) * A``). The shortcut is cheaper and,
+unlike the general path, never divides by a probability that may have underflowed to zero.
 
 Each loss also knows its task: classification losses turn outputs and targets
 into labels (:meth:`Loss.decide`, :meth:`Loss.labels`); regression losses
@@ -31,6 +36,7 @@ predict the outputs themselves.
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from ..errors import ConfigError
 
@@ -208,8 +214,23 @@ class Huber(Loss):
         return np.clip(AL - Y, -self.delta, self.delta)
 
 
+class Poisson(Loss):
+    """Half the Poisson deviance, for counts ``Y >= 0`` and a positive output."""
+
+    name = "poisson"
+    shortcut = "exp"
+
+    def terms(self, AL, Y, out=None):
+        """``Y log(Y / A) - Y + A``, with ``0 log 0 = 0``."""
+        return np.add(special.xlogy(Y, Y) - Y * _safe_log(AL) - Y, AL, out=out)
+
+    def grad(self, AL, Y):
+        """``1 - Y / A``."""
+        return 1 - Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
+
+
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber)
+    cls.name: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber, Poisson)
 }
 """Registry of loss names to classes."""
 
