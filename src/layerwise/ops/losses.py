@@ -36,7 +36,6 @@ predict the outputs themselves.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from ..errors import ConfigError
 
@@ -222,7 +221,7 @@ class Poisson(Loss):
 
     def terms(self, AL, Y, out=None):
         """``Y log(Y / A) - Y + A``, with ``0 log 0 = 0``."""
-        return np.add(special.xlogy(Y, Y) - Y * _safe_log(AL) - Y, AL, out=out)
+        return np.add(Y * _safe_log(Y) - Y * _safe_log(AL) - Y, AL, out=out)  # Y log Y: 0 where Y = 0
 
     def grad(self, AL, Y):
         """``1 - Y / A``."""
