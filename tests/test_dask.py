@@ -93,3 +93,24 @@ def test_partial_fit_under_dask_ml_incremental_equals_partial_fit_block_by_block
     assert incremental.estimator_.t_ == reference.t_ == 3 * 960
     np.testing.assert_array_equal(incremental.predict(dX).compute(), reference.predict(X))
     assert incremental.score(dX, dy) > 0.8
+
+
+def _partial_fit_twice(estimator, X, y):
+    """Runs on a worker: the estimator arrives pickled, trains on and goes back pickled."""
+    with threadpool_limits(limits=1):
+        return estimator.partial_fit(X, y).partial_fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_estimator_sent_to_a_worker_trains_on_there_exactly_as_here(client):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with threadpool_limits(limits=1):
+        fitted = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+        remote = client.submit(_partial_fit_twice, fitted, X, y, pure=False).result()
+        local = _partial_fit_twice(fitted, X, y)
+    assert not np.array_equal(remote.coefs_[0], MLPClassifier(hidden_layer_sizes=(8,), max_iter=20,
+                                                               random_state=0).fit(X, y).coefs_[0])
+    for mine, theirs in zip(local.coefs_ + local.intercepts_, remote.coefs_ + remote.intercepts_):
+        np.testing.assert_array_equal(theirs, mine)
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))

@@ -33,12 +33,6 @@ PRIVATE = {
 }
 """Tests left out, each with the scikit-learn internal it reads."""
 
-PENDING = {
-    "test_mlp_loading_from_joblib_partial_fit": "a fitted MLPRegressor loaded with joblib must keep training "
-                                                "(issue 12, point 1)",
-}
-"""Tests that may still fail, with the reason; remove an entry once it passes."""
-
 CONFTEST = '''import pytest
 
 
@@ -76,8 +70,7 @@ def test_sklearns_mlp_tests_pass_on_layerwise(tmp_path):
     assert outcomes, run.stdout[-3000:]
     assert not {name for name in outcomes if name.split("[")[0] in PRIVATE}, "a deselected test ran"
     failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
-    unexpected = [name for name in failed if name.split("[")[0] not in PENDING]
     print(f"scikit-learn {sklearn.__version__} test_mlp.py: {sum(o == 'passed' for o in outcomes.values())} passed, "
           f"{len(failed)} failed {failed}, {len(PRIVATE)} left out")
-    assert not unexpected, run.stdout[-6000:]
+    assert not failed, run.stdout[-6000:]
     assert sum(outcome == "passed" for outcome in outcomes.values()) >= 50
