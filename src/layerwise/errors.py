@@ -26,6 +26,10 @@ class ModelFileError(LayerwiseError, ValueError):
     """A model file is missing, corrupt, truncated or from a newer format."""
 
 
+class OutputError(LayerwiseError, OSError):
+    """A result file (a figure, a CSV or JSON report) could not be written; the message names it."""
+
+
 class TrainingDivergedError(LayerwiseError, FloatingPointError):
     """The training loss became NaN or infinite."""
 

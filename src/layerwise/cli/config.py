@@ -69,6 +69,14 @@ def non_negative_int(text) -> int:
     return value
 
 
+def seed_value(text) -> int:
+    """An integer in [0, 2**32 - 1], the seeds that every random generator used accepts."""
+    value = _number(text, int, "a seed, an integer in [0, 4294967295]")
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed, an integer in [0, 4294967295], received {value}")
+    return value
+
+
 def positive_float(text) -> float:
     """A finite number > 0."""
     value = _number(text, float, "a positive number")
@@ -102,7 +110,7 @@ def hidden_sizes(text) -> tuple[int, ...]:
         return ()
     sizes = []
     for part in parts:
-        if not part.isdigit() or int(part) < 1:
+        if not (part.isascii() and part.isdigit()) or int(part) < 1:
             raise argparse.ArgumentTypeError(
                 f"expected comma-separated positive layer widths such as 128,64, received {str(text)!r}")
         sizes.append(int(part))
@@ -136,6 +144,8 @@ def text(value) -> str:
     value = str(value)
     if not value.strip():
         raise argparse.ArgumentTypeError("expected a non-empty value")
+    if "\0" in value:
+        raise argparse.ArgumentTypeError(f"expected a value without NUL bytes, received {value!r}")
     return value
 
 
@@ -199,7 +209,7 @@ CHECKS = {
     "schedule": schedule_name, "step_size": positive_int, "gamma": positive_float, "warmup": non_negative_int,
     "min_lr": non_negative_float, "min_delta": non_negative_float, "l2": non_negative_float, "dropout": fraction,
     "clip_norm": positive_float,
-    "patience": non_negative_int, "val_split": fraction, "seed": non_negative_int, "dtype": dtype_name,
+    "patience": non_negative_int, "val_split": fraction, "seed": seed_value, "dtype": dtype_name,
     "timeout": positive_float, "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
 }
 """The value check of every non-boolean option (also the ``type=`` of its command-line argument)."""
@@ -223,7 +233,8 @@ def read_config_file(path) -> dict:
                           "install it with: pip install tomli")
     try:
         with open(path, "rb") as stream:
-            document = tomllib.load(stream)
+            raw = stream.read()
+        document = tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # a byte-order mark is allowed
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:

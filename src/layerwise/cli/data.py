@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -90,13 +92,19 @@ def _class_indices(model: Model, data_classes: list, y: np.ndarray, source: str)
 def evaluation_data(model: Model, source: str | None, target: str | None, split: str,
                     timeout: float | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Features, targets (model class indices for classifiers) and a description of what was loaded."""
-    from ..data.datasets import IDX_SETS, load_dataset, load_split
+    from ..data.datasets import EMBEDDED, IDX_SETS, load_dataset, load_split
 
     trained = model.info.get("data", {})
     if source is None:
         source = trained.get("source")
         if source is None:
             raise ConfigError(f"{model.path} does not record its training data; give --data")
+        if source not in EMBEDDED + IDX_SETS:  # a model file may come from anyone: read only what the user names
+            target = trained.get("target")
+            raise ConfigError(f"{model.path} was trained on {source!r}, which is not a built-in data set; "
+                              f"without --data this would read the file {Path(source).absolute()}; to evaluate "
+                              f"on it, give --data {shlex.quote(source)}"
+                              f"{'' if target is None else f' --target {shlex.quote(str(target))}'}")
     if source in IDX_SETS:
         train, test = load_split(source, timeout=60.0 if timeout is None else timeout)
         parts = {"train": [train], "test": [test], "all": [train, test]}[split]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ModelFileError, ShapeError
 
 META_KEY = "cli"
 
@@ -57,9 +57,11 @@ class Model:
     def inputs(self, X: np.ndarray, source: str) -> np.ndarray:
         """The network's inputs for raw rows ``X`` (the saved preprocessing applied), for training and explain."""
         self.check_features(X, source)
+        from ..engine.checks import cast_finite
+
         if self.net.preprocessing is not None:
             X = self.net.preprocessing.transform_inputs(X)
-        return X.astype(self.net.dtype, copy=False)
+        return cast_finite(X, self.net.dtype, source)
 
     def training_targets(self, y: np.ndarray) -> np.ndarray:
         """Raw targets as the network is trained on them (standardised when the model standardises them)."""
@@ -74,8 +76,58 @@ def load_model(path) -> Model:
 
     saved = io.read(path)
     info = saved.metadata.get(META_KEY, {})
-    return Model(saved.network, info if isinstance(info, dict) else {}, Path(path), saved.format_version,
-                 saved.library_version)
+    _check_info(path, info)
+    return Model(saved.network, info, Path(path), saved.format_version, saved.library_version)
+
+
+_NUMBER = (int, float)
+_INFO_FIELDS = {
+    "data": {"source": (str,), "target": (str, int, type(None)), "task": (str,), "split": (str,),
+             "test_split": _NUMBER, "seed": (int,), "n_samples": (int,), "sha256": (str,),
+             "feature_names": (list, type(None))},
+    "test_metrics": None,  # names -> numbers
+    "options": (dict,),
+    "tested_on": (str,),
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object",
+               type(None): "null"}
+
+
+def _check_info(path, info) -> None:
+    """The training information a model file records must have the types the commands rely on."""
+
+    def fail(field, expected, value):
+        raise ModelFileError(f"{path}: the metadata field {'.'.join((META_KEY, field)).rstrip('.')} must be "
+                             f"{expected}, received "
+                             f"{value!r:.80} ({type(value).__name__})")
+
+    def kinds(types):
+        return " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+
+    if not isinstance(info, dict):
+        fail("", "an object", info)
+    for key, spec in _INFO_FIELDS.items():
+        if key not in info:
+            continue
+        value = info[key]
+        if spec is None:
+            if not isinstance(value, dict):
+                fail(key, "an object of numbers", value)
+            for name, number in value.items():
+                if isinstance(number, bool) or not isinstance(number, _NUMBER):
+                    fail(f"{key}.{name}", "a number", number)
+        elif isinstance(spec, dict):
+            if not isinstance(value, dict):
+                fail(key, "an object", value)
+            for name, types in spec.items():
+                if name in value and (isinstance(value[name], bool) or not isinstance(value[name], types)):
+                    fail(f"{key}.{name}", kinds(types), value[name])
+            if not 0 <= value.get("test_split", 0) < 1:
+                fail(f"{key}.test_split", "a fraction in [0, 1)", value["test_split"])
+            if not 0 <= value.get("seed", 0) < 2**32:
+                fail(f"{key}.seed", "an integer in [0, 2**32)", value["seed"])
+        elif not isinstance(value, spec):
+            fail(key, kinds(spec), value)
 
 
 def save_model(path, model: Model) -> None:

@@ -116,7 +116,7 @@ def _add_training_options(parser: Parser) -> None:
     group.add_argument("--val-split", type=cfg.fraction, metavar="F",
                        help="fraction of the training set held out for validation (default: 0.2 with "
                             "early stopping, else 0)")
-    group.add_argument("--seed", type=cfg.non_negative_int, metavar="N",
+    group.add_argument("--seed", type=cfg.seed_value, metavar="N",
                        help="seed of the split, the initialisation and the shuffling" + _default("seed"))
     group.add_argument("--dtype", type=cfg.dtype_name, metavar="TYPE", help="float32 or float64" + _default("dtype"))
     group.add_argument("--threads", type=cfg.positive_int, metavar="N",
@@ -139,7 +139,7 @@ def _add_random_network_options(parser: Parser, hidden: str) -> None:
                        help="input features n_0 (default: 4)")
     group.add_argument("--outputs", type=cfg.positive_int, default=3, metavar="N",
                        help="output units n_L (default: 3)")
-    group.add_argument("--seed", type=cfg.non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
+    group.add_argument("--seed", type=cfg.seed_value, default=0, metavar="N", help="random seed (default: 0)")
     parser.set_defaults(default_hidden=hidden)
 
 

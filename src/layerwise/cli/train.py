@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import io
 import json
+import math
 import os
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import ConfigError
+from ..io.atomic import write_output
 from ..preprocessing import Preprocessing, Standardize
 from . import config as cfg
 from .console import PROG, say
@@ -78,20 +81,19 @@ def write_history(run_dir: Path, history: dict, best_epoch: int | None = None) -
     """
     document = {**history, "epoch": [epoch + 1 for epoch in history["epoch"]],
                 "best_epoch": None if best_epoch is None else best_epoch + 1}
-    with open(run_dir / "history.json", "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=1)
+    write_output(run_dir / "history.json", json.dumps(document, indent=1).encode())
     keys = [key for key in history if key != "epoch"]
-    with open(run_dir / "history.csv", "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["epoch", *keys, "best"])
-        for row, epoch in enumerate(history["epoch"]):
-            writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys), int(epoch == best_epoch)])
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["epoch", *keys, "best"])
+    for row, epoch in enumerate(history["epoch"]):
+        writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys), int(epoch == best_epoch)])
+    write_output(run_dir / "history.csv", table.getvalue().encode())
 
 
 def write_diagnostics(monitor, run_dir: Path) -> list[str]:
     """diagnostics.json and diagnostics.png in the run directory; return the files written."""
-    with open(run_dir / "diagnostics.json", "w", encoding="utf-8") as stream:
-        json.dump(monitor.to_dict(), stream, indent=1)
+    write_output(run_dir / "diagnostics.json", json.dumps(monitor.to_dict(), indent=1).encode())
     monitor.plot(run_dir / "diagnostics.png")
     return ["diagnostics.json", "diagnostics.png"]
 
@@ -191,6 +193,10 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     X_train = model.inputs(data.X_train, opts.data)
     y_train = model.training_targets(data.y_train)
     val_split = opts.val_split if opts.val_split is not None else (0.2 if opts.early_stopping else 0.0)
+    if val_split and math.ceil(val_split * len(X_train)) >= len(X_train):
+        given = "" if opts.val_split is not None else " (the default with early stopping)"
+        raise ConfigError(f"--val-split {val_split:g}{given} of the {len(X_train)} training example(s) of {opts.data} "
+                          "leaves none to train on; give more data, or --val-split 0 without --early-stopping")
     resumed = getattr(opts, "resume_note", None)
     message = (f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and {len(data.X_test)} test "
                f"examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}")

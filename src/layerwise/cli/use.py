@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, OutputError
+from ..io.atomic import write_output
 from .data import evaluation_data
 from .metrics import format_metrics, measure, predicted_index, probabilities
 from .model import Model, load_model
@@ -22,22 +24,31 @@ def cmd_evaluate(args) -> int:
     X, y, description = evaluation_data(model, args.data, args.target, split, args.timeout)
     metrics = measure(model, model.check_features(X, description), y)
     metrics["data"], metrics["split"] = description, split
+    unwritten = None
     if not args.no_plot:
         from ..inspect import plots
 
-        if metrics["task"] == "classification":
-            path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
-            plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
-            metrics["confusion_png"] = str(path)
-        else:
-            path = Path(args.plot) if args.plot else model.path.parent / "predicted.png"
-            predicted = model.net.predict(model.check_features(X, description)).astype(np.float64)
-            plots.predicted_vs_true(y.reshape(predicted.shape), predicted, path, title=f"{description}")
-            metrics["predicted_png"] = str(path)
+        try:  # the metrics are still worth having when the figure cannot be written: print them, then report
+            if metrics["task"] == "classification":
+                figure = "confusion-matrix plot"
+                path = Path(args.plot) if args.plot else model.path.parent / "confusion.png"
+                plots.confusion_matrix(metrics["confusion_matrix"], model.labels, path, title=f"{description}")
+                metrics["confusion_png"] = str(path)
+            else:
+                figure = "predicted-versus-true plot"
+                path = Path(args.plot) if args.plot else model.path.parent / "predicted.png"
+                predicted = model.net.predict(model.check_features(X, description)).astype(np.float64)
+                plots.predicted_vs_true(y.reshape(predicted.shape), predicted, path, title=f"{description}")
+                metrics["predicted_png"] = str(path)
+        except OutputError as exc:
+            unwritten = f"the {figure} was not written: {exc}"
     if args.json:
         print(json.dumps(metrics, indent=1))
     else:
         print(format_metrics(metrics))
+    if unwritten is not None:
+        sys.stdout.flush()
+        raise OutputError(f"{unwritten} (choose another file with --plot, or --no-plot)")
     return 0
 
 
@@ -68,11 +79,9 @@ def cmd_predict(args) -> int:
         header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
         rows = ([f"{value:.8g}" for value in row] for row in values)
     if args.output:
-        try:
-            with open(args.output, "w", newline="", encoding="utf-8") as stream:
-                _write_csv(stream, header, rows)
-        except OSError as exc:
-            raise DataError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        table = io.StringIO()
+        _write_csv(table, header, rows)
+        write_output(args.output, table.getvalue().encode())
     else:
         _write_csv(sys.stdout, header, rows)
     return 0

@@ -171,11 +171,12 @@ class _Table:
 def open_text(source):
     """Yield ``(seekable text stream, label)`` for a path, ``"-"`` (standard input) or a text stream."""
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) == "-":
+        buffer = getattr(sys.stdin, "buffer", None)  # the bytes, decoded as strictly as a file is
         try:
-            text = sys.stdin.read()
+            text = buffer.read().decode("utf-8") if buffer is not None else sys.stdin.read()
         except UnicodeDecodeError as exc:
             raise DataError(f"<stdin> is not UTF-8 text: {exc}") from None
-        yield io.StringIO(text.removeprefix("\ufeff")), "<stdin>"
+        yield io.StringIO(text.removeprefix("\ufeff"), newline=None), "<stdin>"
     elif isinstance(source, (str, os.PathLike)):
         label = os.fspath(source)
         try:

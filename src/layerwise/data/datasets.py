@@ -37,6 +37,7 @@ import numpy as np
 
 from ..engine.checks import as_numeric_2d, check_finite
 from ..errors import ConfigError, DataError, ShapeError
+from ..io.atomic import as_path
 from . import mnist
 from .csvfile import column_index, read_csv
 from .numpyfile import NpzArchive, read_npy
@@ -208,7 +209,7 @@ def load_dataset(source, *, target=None, task: str = "auto", data_home=None) -> 
         train, test = load_split(source, data_home=data_home)
         return Dataset(np.concatenate([train.X, test.X]), np.concatenate([train.y, test.y]),
                        train.classes, None, task, source)
-    path = Path(source)
+    path = as_path(source, "the data source")
     suffix = path.suffix.lower()
     if suffix not in FILE_TYPES:
         raise DataError(f"cannot load {os.fspath(source)!r}: expected one of the data sets "
@@ -357,7 +358,7 @@ def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, li
         The CSV header, when there is one.
     """
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
-        label, suffix = os.fspath(source), Path(source).suffix.lower()
+        label, suffix = os.fspath(source), as_path(source, "the input").suffix.lower()
         if suffix == ".npy":
             return _float_features(read_npy(source), label), None
         if suffix == ".npz":

@@ -35,29 +35,51 @@ def as_numeric_2d(X, name: str = "X", dtype=None) -> np.ndarray:
         raise ShapeError(f"{name} must be 2-D (examples, features), received shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"{name} is empty: received shape {array.shape}")
-    if dtype is not None:
-        array = array.astype(dtype, copy=False)
-    check_finite(array, name)
-    return array
+    return cast_finite(array, dtype, name)
 
 
-def check_finite(array: np.ndarray, name: str) -> None:
-    """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
+def cast_finite(array: np.ndarray, dtype, name: str) -> np.ndarray:
+    """``array`` in ``dtype`` (None keeps its own), after checking that its values are finite there.
+
+    Raises
+    ------
+    DataError
+        If ``array`` holds NaN or inf, or finite values too large for ``dtype``
+        (1e39 in float32), each with its own message.
+    """
+    cast = array
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        with np.errstate(over="ignore"):
+            cast = array.astype(dtype)
+    if all_finite(cast):
+        return cast
+    check_finite(array, name)  # NaN or inf already in the data
+    bad = np.argwhere(~np.isfinite(cast))
+    first = tuple(int(i) for i in bad[0])
+    raise DataError(f"{name} contains {len(bad)} value(s) too large for {cast.dtype} (whose largest is "
+                    f"{np.finfo(cast.dtype).max:.4g}); the first is at index {first} ({array[first]:.6g}); scale "
+                    f"the data down or use float64")
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every entry is finite (always for integer arrays), in one pass without a boolean copy."""
     if array.dtype.kind != "f":
-        return
-    # One pass and no boolean copy of the input: a NaN or an inf anywhere makes the total non-finite. The row
-    # sums of a 2-D array come from a matrix-vector product, which BLAS runs on every core.
+        return True
+    # A NaN or an inf anywhere makes the total non-finite. The row sums of a 2-D array come from a
+    # matrix-vector product, which BLAS runs on every core.
     with np.errstate(over="ignore", invalid="ignore"):
         if array.ndim == 2:
             total = np.add.reduce(np.matmul(array, np.ones(array.shape[1], dtype=array.dtype)))
         else:
             total = np.add.reduce(array, axis=None)
-    if np.isfinite(total):
+    return bool(np.isfinite(total)) or bool(np.isfinite(array).all())  # the sum may overflow on finite entries
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise :class:`DataError` naming how many entries are NaN or inf and where the first is."""
+    if all_finite(array):
         return
-    finite = np.isfinite(array)
-    if finite.all():  # the sum overflowed, but every entry is finite
-        return
-    bad = np.argwhere(~finite)
+    bad = np.argwhere(~np.isfinite(array))
     first = tuple(int(i) for i in bad[0])
     raise DataError(
         f"{name} contains {len(bad)} NaN or infinite value(s); the first is at index {first} "
@@ -91,7 +113,7 @@ def check_targets(Y, m: int | None, n_outputs: int, loss, dtype, output: str = "
         Y = Y.reshape(-1, 1)
     if Y.shape[1] != K:
         raise ShapeError(f"Y has {Y.shape[1]} column(s) but {output} has {K} unit(s)")
-    return Y.astype(dtype, copy=False)
+    return cast_finite(Y, dtype, "Y")
 
 
 def one_hot(labels: np.ndarray, K: int, dtype) -> np.ndarray:

@@ -93,7 +93,7 @@ class Network:
         self.loss_fn = get_loss(loss)
         self.shortcut = self.loss_fn.shortcut == self.output.activation.name
         self.dtype = np.dtype(str(dtype))
-        self.seed = seed
+        self.seed = seed if seed is None else check_range("seed", seed, 0, integer=True)
         self.rng = np.random.default_rng(seed)
         self.l2 = check_range("l2", l2, 0.0)
         self.classes = None

@@ -337,7 +337,9 @@ class GradientMonitor(Callback):
                 ax.legend(fontsize="small", loc="best")
             ax.grid(True, alpha=0.3)
         figure.tight_layout()
-        figure.savefig(os.fspath(path), format="png", dpi=dpi)
+        from .plots import save_figure
+
+        save_figure(figure, path, dpi)
 
     # --------------------------------------------------------- serialisation
     def to_dict(self) -> dict:

@@ -7,19 +7,24 @@ global state (the backend, open figures) of a program that imports it.
 
 from __future__ import annotations
 
-import os
+import io
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..io.atomic import write_output
+
 DPI = 100
 
 
-def _save(figure: Figure, path) -> None:
+def save_figure(figure: Figure, path, dpi: int = DPI) -> None:
+    """Render ``figure`` as PNG and write it atomically (:func:`layerwise.io.atomic.write_output`)."""
     FigureCanvasAgg(figure)
-    figure.savefig(os.fspath(path), format="png", dpi=DPI)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=dpi)
+    write_output(path, png.getvalue())
 
 
 def training_curves(history: dict, path, title: str | None = None, best_epoch: int | None = None) -> None:
@@ -57,7 +62,7 @@ def training_curves(history: dict, path, title: str | None = None, best_epoch: i
         axes.legend()
     if title:
         figure.suptitle(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def confusion_matrix(matrix, labels, path, title: str | None = None) -> None:
@@ -91,7 +96,7 @@ def confusion_matrix(matrix, labels, path, title: str | None = None) -> None:
                       color="white" if count > threshold else "black")
     if title:
         axes.set_title(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def predicted_vs_true(true, predicted, path, title: str | None = None) -> None:
@@ -119,4 +124,4 @@ def predicted_vs_true(true, predicted, path, title: str | None = None) -> None:
         axes.legend()
     if title:
         figure.suptitle(title)
-    _save(figure, path)
+    save_figure(figure, path)

@@ -17,17 +17,29 @@ import secrets
 import socket
 from pathlib import Path
 
-from ..errors import ConfigError, ModelFileError
+from ..errors import ConfigError, ModelFileError, OutputError
 
 TEMP_MARKER = ".layerwise-tmp-"
 
 
-def as_path(path) -> Path:
-    """``path`` as a :class:`~pathlib.Path`, or a :class:`ConfigError` naming what was received."""
+def as_path(path, what: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` is not a str or os.PathLike, or contains a NUL byte (which
+        no file name can hold), naming what was received.
+    """
     try:
-        return Path(os.fspath(path))
+        text = os.fspath(path)
     except TypeError:
-        raise ConfigError(f"path must be a str or os.PathLike, received {type(path).__name__}") from None
+        raise ConfigError(f"{what} must be a str or os.PathLike, received {type(path).__name__}") from None
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\0" in text:
+        raise ConfigError(f"{what} {text!r} contains a NUL byte, which no file name can hold")
+    return Path(text)
 
 
 def write_atomically(path, data: bytes) -> None:
@@ -131,3 +143,18 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_output(path, data: bytes) -> None:
+    """Write a result file (a figure, a report) atomically: the complete file or, on failure, none.
+
+    Raises
+    ------
+    OutputError
+        Naming the path and the reason (a missing or unwritable directory, a
+        full disk); no file, empty or partial, is left at ``path``.
+    """
+    try:
+        write_atomically(as_path(path, "the output path"), data)
+    except ModelFileError as exc:
+        raise OutputError(str(exc)) from None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import numpy as np
 
@@ -105,13 +106,20 @@ class ReLU(Activation):
         return np.greater(Z, 0, out=out)
 
 
+def _finite(owner: str, name: str, value) -> float:
+    """``value`` as a float, after checking that it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{owner}: {name} must be a finite number, received {value!r}")
+    return float(value)
+
+
 class LeakyReLU(Activation):
     """``g(z) = z`` for ``z > 0``, ``slope * z`` otherwise."""
 
     name = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _finite("LeakyReLU", "negative_slope", negative_slope)
 
     def get_config(self):
         return {} if self.negative_slope == 0.01 else {"negative_slope": self.negative_slope}
@@ -129,8 +137,8 @@ class ELU(Activation):
     name = "elu"
 
     def __init__(self, alpha: float = 1.0, scale: float = 1.0):
-        self.alpha = float(alpha)
-        self.scale = float(scale)
+        self.alpha = _finite(type(self).__name__, "alpha", alpha)
+        self.scale = _finite(type(self).__name__, "scale", scale)
 
     def get_config(self):
         return {key: value for key, value in (("alpha", self.alpha), ("scale", self.scale)) if value != 1.0}

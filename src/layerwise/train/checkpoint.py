@@ -104,7 +104,7 @@ def restore(path, net, optimizer, schedule):
         if stopping is not None:
             stopping = unflatten_state(saved.tensors, stopping)
             _check_stopping(stopping, theta)
-    except ConfigError as exc:
+    except (ConfigError, ModelFileError) as exc:
         raise ModelFileError(f"checkpoint {path}: {exc}") from None
     if schedule.epoch != epochs_done:
         raise ModelFileError(f"checkpoint {path}: the schedule has stepped {schedule.epoch} epochs, but "

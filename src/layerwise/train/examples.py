@@ -31,14 +31,20 @@ def example_weights(net, Y, sample_weight, class_weight) -> np.ndarray | None:
         per_class = np.ones(n_classes)
         for key, value in class_weight.items():
             index = _class_index(net, key, n_classes)
-            if not value >= 0:
-                raise ConfigError(f"class_weight for class {key!r} must be non-negative, received {value!r}")
+            value = check_range(f"class_weight for class {key!r}", value, 0.0)
+            if value > float(np.finfo(net.dtype).max):
+                raise ConfigError(f"class_weight for class {key!r} is {value!r}, too large for {net.dtype}")
             per_class[index] = value
     else:
         raise ConfigError(f"class_weight must be a dict or 'balanced', received {type(class_weight).__name__}")
     class_w = per_class[labels].astype(net.dtype)
     weights = class_w if weights is None else weights * class_w
-    if not weights.sum() > 0:
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if not np.isfinite(total):
+        raise DataError(f"the example weights (class_weight x sample_weight) sum to "
+                        f"{weights.sum(dtype=np.float64):.3g}, too large for {net.dtype}; scale them down")
+    if not total > 0:
         raise DataError("the example weights sum to zero; check class_weight and sample_weight")
     return weights
 
@@ -65,7 +71,10 @@ def split(net, X, Y, weights, fraction):
         if counts[counts > 0].min() < 2 or n_val < np.count_nonzero(counts) or len(stratify) - n_val < len(counts):
             stratify = None
     index = np.arange(X.shape[0])
-    seed = 0 if net.seed is None else net.seed
+    if math.ceil(fraction * len(index)) >= len(index):
+        raise DataError(f"validation_split={fraction} of {len(index)} training example(s) leaves none to train on; "
+                        "give more data or no validation split")
+    seed = 0 if net.seed is None else net.seed % 2**32  # the range scikit-learn accepts
     train, val = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
     if len(train) == 0 or len(val) == 0:
         raise DataError(f"validation_split={fraction} leaves an empty training or validation set of {len(index)}")

@@ -189,12 +189,8 @@ class _Trainer:
                 J, cache, grads = self.comm.batch_gradient(net, self.gradient, start, stop, self.w_epoch)
             squared_norm = float(np.dot(net.dtheta, net.dtheta))
             if not (math.isfinite(J) and math.isfinite(squared_norm)):
-                raise TrainingDivergedError(
-                    f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the "
-                    f"{'loss' if not math.isfinite(J) else 'gradient'} is not finite; the parameters are "
-                    f"those of the last finite step; try a lower learning rate (now {self.optimizer.lr:g}) "
-                    "or gradient clipping"
-                )
+                raise TrainingDivergedError(_divergence(epoch, batch, "loss" if not math.isfinite(J) else "gradient",
+                                                        self.optimizer, self.X, self.Y, self.weights))
             if self.clip_norm is not None:
                 clip_grad_norm(self.grads, self.clip_norm)
             self.optimizer.step(self.params, self.grads)
@@ -223,6 +219,33 @@ class _Trainer:
         if self.predicted is not None:
             _predict_into(AL, self.predicted[start:stop])
         return J, cache, grads
+
+
+LARGE = 1e6
+"""Inputs, targets or example weights beyond this magnitude are named as the cause of a divergence."""
+
+
+def _divergence(epoch: int, batch: int, what: str, optimizer, X, Y, weights) -> str:
+    """Why training stopped, with advice that fits the cause.
+
+    A learning rate is only suggested when it can be the cause: not before the
+    first update, and not when the training inputs, targets or example weights
+    are so large (beyond :data:`LARGE`) that the arithmetic overflows anyway.
+    """
+    where = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the {what} is not finite; the parameters "
+             "are those of the last finite step")
+    with np.errstate(invalid="ignore"):
+        sizes = [(name, float(np.max(np.abs(values)))) for name, values in
+                 (("inputs", X), ("targets", Y), ("example weights (class_weight x sample_weight)", weights))
+                 if values is not None]
+    large = [f"the {name} reach {size:.3g}" for name, size in sizes if not size <= LARGE]
+    if large:
+        return (f"{where}; {' and '.join(large)}, too large for {X.dtype} arithmetic whatever the learning "
+                "rate; scale them down (standardise the features)")
+    if optimizer.steps == 0:
+        return (f"{where}; this happened before any update, so the learning rate is not the cause; check the "
+                "inputs, targets and weights")
+    return f"{where}; try a lower learning rate (now {optimizer.lr:g}) or gradient clipping"
 
 
 def _listens_to_batches(callbacks) -> bool:
