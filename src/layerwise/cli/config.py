@@ -10,6 +10,7 @@ or underscores::
     epochs = 40
     batch-size = 16
     early-stopping = true
+    mlflow = true              # log the run to MLflow (see mlflow-uri, mlflow-experiment)
 
 Paths in a config file are taken relative to the current directory, as on
 the command line. The value checks below serve both sources, so a bad value
@@ -193,6 +194,9 @@ class TrainOptions:
     quiet: bool = False
     diagnose: bool = False
     tensorboard: str | None = None
+    mlflow: bool = False
+    mlflow_uri: str | None = None
+    mlflow_experiment: str = "layerwise"
 
     def to_dict(self) -> dict:
         """The options as a JSON-compatible dict."""
@@ -211,10 +215,11 @@ CHECKS = {
     "clip_norm": positive_float,
     "patience": non_negative_int, "val_split": fraction, "seed": seed_value, "dtype": dtype_name,
     "timeout": positive_float, "threads": positive_int, "out": text, "resume": text, "tensorboard": text,
+    "mlflow_uri": text, "mlflow_experiment": text,
 }
 """The value check of every non-boolean option (also the ``type=`` of its command-line argument)."""
 
-FLAGS = ("early_stopping", "standardize", "quiet", "diagnose", "nesterov")
+FLAGS = ("early_stopping", "standardize", "quiet", "diagnose", "nesterov", "mlflow")
 """Options that are switches: ``true`` / ``false`` in a config file."""
 
 

@@ -130,6 +130,14 @@ def _add_training_options(parser: Parser) -> None:
                         help="watch per-layer gradient health; writes diagnostics.json and diagnostics.png")
     output.add_argument("--tensorboard", type=cfg.text, metavar="DIR",
                         help="also log the gradient diagnostics to TensorBoard in DIR (implies --diagnose)")
+    output.add_argument("--mlflow", action=argparse.BooleanOptionalAction, default=None,
+                        help="log the options, each epoch's metrics and the run's files to MLflow "
+                             '(needs pip install "layerwise[mlflow]")')
+    output.add_argument("--mlflow-uri", type=cfg.text, metavar="URI",
+                        help="MLflow tracking store, e.g. file:///home/me/mlruns or http://host:5000; implies "
+                             "--mlflow (default: $MLFLOW_TRACKING_URI, else MLflow's default)")
+    output.add_argument("--mlflow-experiment", type=cfg.text, metavar="NAME",
+                        help="MLflow experiment of the run" + _default("mlflow_experiment"))
 
 
 def _add_random_network_options(parser: Parser, hidden: str) -> None:

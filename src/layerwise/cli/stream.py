@@ -93,6 +93,7 @@ def _check_supported(opts: cfg.TrainOptions) -> None:
     unsupported = [name for name, on in (("--resume", opts.resume),
                                          ("--val-split", opts.val_split), ("--diagnose", opts.diagnose),
                                          ("--tensorboard", opts.tensorboard),
+                                         ("--mlflow", opts.mlflow or opts.mlflow_uri),
                                          ("--schedule", opts.schedule not in (None, "constant"))) if on]
     if unsupported:
         raise ConfigError(f"{', '.join(unsupported)} cannot be used when training on a Parquet folder, which is "

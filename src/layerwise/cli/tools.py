@@ -12,7 +12,7 @@ from . import config as cfg
 from .data import evaluation_data
 from .metrics import summary_line
 from .model import Model, build_network, default_output_activation, describe, load_model
-from .train import thread_limit, train_options, train_run, warn_at_chance, write_diagnostics
+from .train import thread_limit, train_options, train_run, warn_at_chance
 
 
 def random_network(args, dtype: str = "float64"):
@@ -131,7 +131,6 @@ def _diagnose_fresh(args) -> int:
     opts.diagnose = True
     with thread_limit(opts.threads):
         _, metrics, run_dir, monitor = train_run(opts)
-    write_diagnostics(monitor, run_dir)
     print(monitor.table())
     print(f"{summary_line(metrics)}; wrote {run_dir}")
     warn_at_chance(metrics)

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..io.atomic import write_output
 from ..preprocessing import Preprocessing, Standardize
 from . import config as cfg
+from . import tracking
 from .console import PROG, say
 from .data import TrainingData, load_training_data
 from .metrics import chance_warning, measure, summary_line
@@ -91,11 +92,14 @@ def write_history(run_dir: Path, history: dict, best_epoch: int | None = None) -
     write_output(run_dir / "history.csv", table.getvalue().encode())
 
 
-def write_diagnostics(monitor, run_dir: Path) -> list[str]:
-    """diagnostics.json and diagnostics.png in the run directory; return the files written."""
+DIAGNOSTICS_FILES = ["diagnostics.json", "diagnostics.png"]
+"""What a run with --diagnose adds to its directory."""
+
+
+def write_diagnostics(monitor, run_dir: Path) -> None:
+    """diagnostics.json and diagnostics.png in the run directory."""
     write_output(run_dir / "diagnostics.json", json.dumps(monitor.to_dict(), indent=1).encode())
     monitor.plot(run_dir / "diagnostics.png")
-    return ["diagnostics.json", "diagnostics.png"]
 
 
 def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str, int]:
@@ -181,10 +185,11 @@ class Announce:
         say(self.message, self.quiet)
 
 
-def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path, comm=None):
+def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path, comm=None, tracker=None):
     """Train with the options, checkpointing into the run directory; return the History and the monitor.
 
     With a communicator (under ``mpiexec``) every rank trains its shards; only rank 0 watches and checkpoints.
+    ``tracker``, an MLflow logger, records each epoch's metrics (in the targets' units).
     """
     from ..optim.optimizers import get_optimizer
     from ..optim.schedules import get_schedule
@@ -210,7 +215,8 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
         X_train, y_train, epochs=opts.epochs, batch_size=opts.batch_size, optimizer=optimizer,
         schedule=schedule, validation_split=val_split, early_stopping=stopper,
         clip_norm=opts.clip_norm, checkpoint=run_dir / "checkpoint.safetensors", resume_from=opts.resume,
-        diagnostics=monitor if monitor is not None else False, callbacks=[header, *([units] if units else [])],
+        diagnostics=monitor if monitor is not None else False,
+        callbacks=[header, *(callback for callback in (units, tracker) if callback is not None)],
         verbose=0 if opts.quiet else 1, distributed=comm)
     if units is not None:
         units.convert(history)
@@ -234,15 +240,19 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
     if opts.resume is not None and not Path(opts.resume).is_file():
         raise ConfigError(f"the checkpoint {opts.resume} to resume from does not exist")
     check_run_dir(opts.out)
+    root = comm is None or comm.root
+    tracker = tracking.tracker_for(opts) if root else None
     data = load_training_data(opts)
     model = new_model(opts, data)
-    root = comm is None or comm.root
-    with run_directory(opts.out) if root else contextlib.nullcontext(Path(opts.out)) as run_dir:
+    with run_directory(opts.out) if root else contextlib.nullcontext(Path(opts.out)) as run_dir, \
+            tracker or contextlib.nullcontext():
         model.path = run_dir / "model.safetensors"
         if root:
             with open(run_dir / RUN_FILE, "w", encoding="utf-8") as stream:
                 json.dump({"options": opts.to_dict(), "data": data.info}, stream, indent=1)
-        history, monitor, stopper = fit_model(model, opts, data, run_dir, comm)
+        if tracker is not None:
+            tracking.describe_run(tracker, opts, data, model, run_dir)
+        history, monitor, stopper = fit_model(model, opts, data, run_dir, comm, tracker)
         best = stopper.best_epoch if stopper is not None else None
         tested_on = "test" if len(data.X_test) else "train"
         X, y = (data.X_test, data.y_test) if len(data.X_test) else (data.X_train, data.y_train)
@@ -255,6 +265,10 @@ def train_run(opts: cfg.TrainOptions, comm=None) -> tuple[Model, dict, Path, obj
         write_history(run_dir, history.to_dict(), best)
         plots.training_curves(history.to_dict(), run_dir / "curves.png", title=f"{opts.data}: {describe(model.net)}",
                               best_epoch=best)
+        if monitor is not None:
+            write_diagnostics(monitor, run_dir)
+        if tracker is not None:
+            tracking.record_results(tracker, metrics, run_dir)
     return model, metrics, run_dir, monitor
 
 
@@ -286,7 +300,7 @@ def thread_limit(threads: int | None):
 
 
 RESUMABLE = ("epochs", "batch_size", "patience", "min_delta", "clip_norm", "out", "quiet", "diagnose", "tensorboard",
-             "threads", "resume")
+             "threads", "resume", "mlflow", "mlflow_uri", "mlflow_experiment")
 """Options that a resumed run may change; every other one continues as the run recorded it."""
 
 RUN_FILE = "run.json"
@@ -391,7 +405,7 @@ def cmd_train(args) -> int:
         return 0
     files = ["model.safetensors", "checkpoint.safetensors", RUN_FILE, "history.csv", "history.json", "curves.png"]
     if monitor is not None:
-        files += write_diagnostics(monitor, run_dir)
+        files += DIAGNOSTICS_FILES
         count = len(monitor.warnings)
         print(f"gradient diagnostics: {count or 'no'} warning{'' if count == 1 else 's'}"
               f"{' (printed above)' if count else ''}; for the per-layer table run: {PROG} diagnose {run_dir}")
