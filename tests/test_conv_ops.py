@@ -23,7 +23,8 @@ def convolve(X, W, b, stride, pads, dZ):
     Z = cv.conv_forward(cols, W.reshape(n_filters, -1), b, out=np.empty((m, n_filters, OH * OW), X.dtype))
     dW, db = np.empty((n_filters, C * kh * kw), X.dtype), np.empty(n_filters, X.dtype)
     dcols = cv.conv_backward(dZ.reshape(m, n_filters, -1), cols, W.reshape(n_filters, -1), dW, db,
-                             np.empty((m, n_filters, C * kh * kw), X.dtype), np.empty_like(cols))
+                             np.empty((m, n_filters, C * kh * kw), X.dtype), np.empty((m, n_filters), X.dtype),
+                             np.ones(OH * OW, X.dtype), np.empty_like(cols))
     dX_pad = cv.col2im(dcols, kh, kw, stride, out=np.empty_like(X_pad))
     dX = dX_pad[:, :, top:top + H, left:left + Wd]
     return Z.reshape(m, n_filters, OH, OW), dW.reshape(W.shape), db, dX

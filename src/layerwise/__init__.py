@@ -6,7 +6,7 @@ imports only from those listed before it)::
     errors, _checks, _compile, _version, limits
                 what goes wrong; the one check of numbers; numba compilation; the version; memory guards
     ops         the maths: activations, losses, initialisers
-    layers      the layer protocol (base), Dense, Dropout, BatchNorm, their equations
+    layers      the layer protocol (base), Dense, Dropout, BatchNorm, Conv2D, pooling, Flatten, their equations
     engine      the network, its parameter table, workspaces, input checks
     preprocessing  the input steps a model file stores as data (standardisation), applied by predict
     optim       optimizers, their compiled kernels (the "fused" one-pass steps), schedules
@@ -37,7 +37,7 @@ from .errors import (
 )
 from .inspect.gradcheck import GradcheckReport, gradcheck
 from .io.model_file import load
-from .layers import BatchNorm, Dense, Dropout
+from .layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from .ops.activations import ACTIVATIONS
 from .ops.losses import LOSSES
 from .optim.optimizers import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
@@ -64,12 +64,16 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "AvgPool2D",
     "BatchNorm",
     "Callback",
     "ConfigError",
+    "Conv2D",
     "DataError",
     "Dense",
     "Dropout",
+    "Flatten",
+    "MaxPool2D",
     "EarlyStopping",
     "GradcheckReport",
     "History",

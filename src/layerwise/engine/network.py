@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+import sys
 from types import MappingProxyType
 
 import numpy as np
@@ -49,8 +51,12 @@ class Network:
         or ``"huber"``. By default chosen from the output activation: softmax
         -> cross_entropy, sigmoid -> binary_cross_entropy, otherwise mse.
     input_dim : int, optional
-        Number of input features ``n_0``. Without it the network is built on
-        its first input.
+        Number of input features ``n_0``. Without it (and without
+        ``input_shape``) the network is built on its first input.
+    input_shape : tuple of int, optional
+        The shape of one example, ``(C, H, W)`` for images (``Conv2D`` and the
+        pooling layers need it). Images are then given as ``(m, C, H, W)`` or as
+        rows of ``C * H * W`` values (channel, row, column), which are reshaped.
     seed : int, optional
         Seed of the network's NumPy ``Generator``, the only source of
         randomness (initialisation, shuffling, dropout).
@@ -80,7 +86,8 @@ class Network:
     """
 
     def __init__(self, layers, loss=None, input_dim: int | None = None,
-                 seed: int | None = None, dtype: str = "float32", l2: float = 0.0):
+                 seed: int | None = None, dtype: str = "float32", l2: float = 0.0,
+                 input_shape: tuple[int, ...] | None = None):
         layers = list(layers)
         _check_placement(layers)
         if str(dtype) not in DTYPES:
@@ -98,13 +105,15 @@ class Network:
         self.l2 = check_range("l2", l2, 0.0)
         self.classes = None
         self.preprocessing = None
-        self.input_dim = None
+        self.input_dim = self.input_shape = None
         self.table = None
         self.theta = self.dtheta = self.state = None
         """The flat buffers of the trained parameters, their gradients and the non-trained state (BatchNorm's
         running statistics, never optimised), once built; see :mod:`layerwise.engine.params`."""
-        if input_dim is not None:
-            self.build(input_dim)
+        if input_shape is not None and input_dim is not None and math.prod(_example_shape(input_shape)) != input_dim:
+            raise ConfigError(f"input_dim={input_dim!r} and input_shape={input_shape!r} disagree; give one of them")
+        if input_shape is not None or input_dim is not None:
+            self.build(input_dim if input_shape is None else input_shape)
 
     # ------------------------------------------------------------------ build
     @property
@@ -132,13 +141,14 @@ class Network:
     def built(self) -> bool:
         return self.table is not None
 
-    def build(self, input_dim: int) -> Network:
-        """Build every layer for ``input_dim`` features, allocate and initialise the parameters."""
-        input_dim = positive_int("input_dim", input_dim)
-        n_params = sum(math.prod(shape) for shape in self._shapes(input_dim)[0].values())
-        require_memory(self.memory_needed(input_dim), f"the parameters and gradients of a network of "
-                       f"{self._describe(input_dim)} ({n_params} {self.dtype.name} values each)")
-        self.input_dim = input_dim
+    def build(self, input_shape: int | tuple[int, ...]) -> Network:
+        """Build every layer for examples of ``input_shape`` (a number of features, or ``(C, H, W)``),
+        allocate and initialise the parameters."""
+        shape = _example_shape(input_shape)
+        n_params = sum(math.prod(shape) for shape in self._shapes(shape)[0].values())
+        require_memory(self.memory_needed(shape), f"the parameters and gradients of a network of "
+                       f"{self._describe(shape)} ({n_params} {self.dtype.name} values each)")
+        self.input_shape, self.input_dim = shape, math.prod(shape)
         self.table = ParamTable(self.layers, self.dtype)
         self.theta, self.dtheta, self.state = self.table.theta, self.table.dtheta, self.table.state
         self.table.initialize(self.rng)
@@ -146,10 +156,10 @@ class Network:
         self._below_output = self.layers[first:-1][::-1]  # the backward loop: nothing before `first` is trained
         return self
 
-    def _shapes(self, input_dim: int) -> tuple[dict, dict]:
-        """Build the layers for ``input_dim`` features (shapes only, nothing allocated); return the names
-        and shapes of the parameters and of the state."""
-        shape, l, key, seen_params = (int(input_dim),), 0, "A0", False
+    def _shapes(self, input_shape: int | tuple[int, ...]) -> tuple[dict, dict]:
+        """Build the layers for examples of ``input_shape`` (shapes only, nothing allocated); return the
+        names and shapes of the parameters and of the state."""
+        shape, l, key, seen_params = _example_shape(input_shape), 0, "A0", False
         for layer in self.layers:
             l += layer.numbered
             layer.needs_dA_prev = seen_params
@@ -160,13 +170,13 @@ class Network:
         state = {f"{spec.kind}{layer.l}": spec.shape for layer in self.layers for spec in layer.state()}
         return params, state
 
-    def parameter_shapes(self, input_dim: int) -> dict[str, tuple[int, ...]]:
-        """The names and shapes of the tensors a model file holds for ``input_dim`` features (parameters,
-        then state), from the layers' declarations, without allocating."""
+    def parameter_shapes(self, input_dim: int | tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """The names and shapes of the tensors a model file holds for ``input_dim`` features or examples of
+        that shape (parameters, then state), from the layers' declarations, without allocating."""
         params, state = self._shapes(input_dim)
         return {**params, **state}
 
-    def memory_needed(self, input_dim: int) -> int:
+    def memory_needed(self, input_dim: int | tuple[int, ...]) -> int:
         """Bytes that :meth:`build` allocates for ``input_dim`` features, at its peak: ``theta``, ``dtheta``
         and ``state``, plus the float64 array in which an initialiser draws the largest parameter."""
         params, state = self._shapes(input_dim)
@@ -174,11 +184,11 @@ class Network:
         n_state = sum(math.prod(shape) for shape in state.values())
         return (2 * sum(sizes) + n_state) * self.dtype.itemsize + 8 * max(sizes, default=0)
 
-    def _describe(self, input_dim: int) -> str:
-        """``4 -> 16 -> 3``: the width of the input and of each numbered layer's output."""
-        self._shapes(input_dim)
-        widths = [str(input_dim)] + [" x ".join(map(str, layer.output_shape)) for layer in self.layers
-                                     if layer.numbered]
+    def _describe(self, input_shape: int | tuple[int, ...]) -> str:
+        """``4 -> 16 -> 3``: the shape of the input and of each numbered layer's output."""
+        self._shapes(input_shape)
+        widths = [" x ".join(map(str, _example_shape(input_shape)))] + [
+            " x ".join(map(str, layer.output_shape)) for layer in self.layers if layer.numbered]
         return " -> ".join(widths)
 
     @property
@@ -209,15 +219,32 @@ class Network:
 
     # ---------------------------------------------------------------- checks
     def check_X(self, X, name: str = "X") -> np.ndarray:
-        """Validate ``X`` and return it as a 2-D array of the network's dtype."""
-        X = as_numeric_2d(X, name, dtype=self.dtype)
+        """Validate ``X`` and return it as a 2-D array of the network's dtype, one row per example.
+
+        Images ``(m, C, H, W)`` come back as rows of ``C * H * W`` values (a view when ``X`` is
+        contiguous); the forward pass lays the rows out as ``input_shape`` again.
+        """
+        array = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        example = tuple(array.shape[1:]) if array.ndim > 2 else None
+        X = as_numeric_2d(array.reshape(array.shape[0], -1) if example else array, name, dtype=self.dtype)
         if not self.built:
-            self.build(X.shape[1])
-        if X.shape[1] != self.input_dim:
-            first = self.layers[0] if self.layers[0].numbered else self.layers[1]
-            raise ShapeError(f"{type(first).__name__} layer 1 expects {self.input_dim} input features, "
-                             f"received {X.shape[1]}")
+            self.build(example or X.shape[1])
+        first = next(layer for layer in self.layers if layer.numbered)
+        who = f"{type(first).__name__} layer 1"
+        if len(self.input_shape) == 1:
+            if example or X.shape[1] != self.input_dim:
+                received = f"examples of shape {example}" if example else str(X.shape[1])
+                raise ShapeError(f"{who} expects {self.input_dim} input features, received {received}")
+        elif example and example != self.input_shape:
+            raise ShapeError(f"{who} expects input of shape {self.input_shape} per example, received {example}")
+        elif X.shape[1] != self.input_dim:
+            raise ShapeError(f"{who} expects input of shape {self.input_shape} per example (or rows of "
+                             f"{self.input_dim} values), received rows of {X.shape[1]} values")
         return X
+
+    def _examples(self, X: np.ndarray) -> np.ndarray:
+        """Checked rows laid out as ``(m,) + input_shape`` (a view) for the first layer."""
+        return X if len(self.input_shape) == 1 else X.reshape((X.shape[0],) + self.input_shape)
 
     def check_Y(self, Y, m: int | None = None) -> np.ndarray:
         """Validate targets and return them as an ``(m, K)`` array of the network's dtype.
@@ -257,8 +284,8 @@ class Network:
         """The forward loop; ``workspace`` (see :func:`layerwise.train.workspace.make_workspace`) supplies
         preallocated outputs."""
         ws = _NO_WORKSPACE if workspace is None else workspace
-        cache = {"A0": X}
-        A = X
+        cache = {"A0": self._examples(X)}
+        A = cache["A0"]
         for layer in self.layers:
             A = layer.forward(A, cache, ws, training)
         return cache
@@ -366,7 +393,7 @@ class Network:
 
     def _output(self, X: np.ndarray) -> np.ndarray:
         """``A<L>`` of checked inputs at prediction time, without a cache."""
-        A = X
+        A = self._examples(X)
         for layer in self.layers:
             A = layer.predict(A)
         return A
@@ -396,6 +423,7 @@ class Network:
             "layers": [layer.get_config() for layer in self.layers],
             "loss": self.loss_fn.name,
             "input_dim": self.input_dim,
+            "input_shape": None if self.input_shape is None or len(self.input_shape) == 1 else list(self.input_shape),
             "seed": self.seed,
             "dtype": self.dtype.name,
             "l2": self.l2,
@@ -410,7 +438,8 @@ class Network:
         """Build an (initialised) network from :meth:`get_config` output."""
         layers = [layer_from_config(layer) for layer in config["layers"]]
         net = cls(layers, loss=get_loss(config["loss"], **config.get("loss_args", {})),
-                  input_dim=config.get("input_dim"), seed=config.get("seed"),
+                  input_dim=config.get("input_dim") if config.get("input_shape") is None else None,
+                  input_shape=config.get("input_shape"), seed=config.get("seed"),
                   dtype=config.get("dtype", "float32"), l2=config.get("l2", 0.0))
         net.classes = config.get("classes")
         return net
@@ -432,10 +461,10 @@ class Network:
 
     def astype(self, dtype: str) -> Network:
         """A copy of the network in another dtype (the generator state is copied too)."""
-        twin = Network.from_config({**self.get_config(), "dtype": str(dtype), "input_dim": None})
+        twin = Network.from_config({**self.get_config(), "dtype": str(dtype), "input_dim": None, "input_shape": None})
         twin.rng = copy.deepcopy(self.rng)
         if self.built:
-            twin.build(self.input_dim)
+            twin.build(self.input_shape)
             twin.theta[...] = self.theta
             twin.state[...] = self.state
         twin.classes = self.classes
@@ -518,9 +547,40 @@ early_stopping, clip_norm, l2, checkpoint, resume_from, diagnostics, distributed
 
         save(self, path)
 
+    def summary(self, file=None) -> None:
+        """Print each layer with the shape of one output example and its parameter count.
+
+        Parameters
+        ----------
+        file : text stream, optional
+            Where to print (default: standard output).
+        """
+        self._require_built()
+        rows = [("layer", "output shape", "parameters"), ("A0  input", str(self.input_shape), "")]
+        for layer in self.layers:
+            count = sum(math.prod(spec.shape) for spec in layer.params())
+            rows.append((f"{layer.output_key:<3} {layer.describe()}", str(layer.output_shape), f"{count:,}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append(f"total: {self.n_params:,} trained parameters" +
+                     (f", {self.state.size:,} non-trained state values" if self.state.size else ""))
+        print("\n".join(lines), file=file or sys.stdout)
+
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Network([{inner}], loss={self.loss_fn.name!r}, input_dim={self.input_dim}, dtype={self.dtype.name!r})"
+        size = f"input_dim={self.input_dim}" if self.input_shape is None or len(self.input_shape) == 1 else \
+            f"input_shape={self.input_shape}"
+        return f"Network([{inner}], loss={self.loss_fn.name!r}, {size}, dtype={self.dtype.name!r})"
+
+
+def _example_shape(shape) -> tuple[int, ...]:
+    """An input size (int) or example shape (tuple of ints) as a tuple of positive ints."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        return (positive_int("input_dim", shape),)
+    if isinstance(shape, (tuple, list)) and shape:
+        return tuple(positive_int("input_shape", size) for size in shape)
+    raise ConfigError(f"input_shape must be a tuple of positive integers such as (1, 28, 28), received {shape!r}")
 
 
 def _check_placement(layers: list) -> None:
@@ -530,7 +590,8 @@ def _check_placement(layers: list) -> None:
         raise ConfigError("a Network needs at least one Dense layer")
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
-            raise ConfigError(f"layer {index} must be a layer (Dense, BatchNorm, Dropout), received {layer!r}")
+            raise ConfigError(f"layer {index} must be a layer (Dense, Conv2D, MaxPool2D, AvgPool2D, Flatten, "
+                              f"BatchNorm, Dropout), received {layer!r}")
         if isinstance(layer, Dropout) and index > 0 and isinstance(layers[index - 1], Dropout):
             raise ConfigError(f"layers {index - 1} and {index} are consecutive Dropout layers; merge them")
     if not any(isinstance(layer, Dense) for layer in layers):

@@ -220,7 +220,8 @@ class GradientMonitor(Callback):
                 self._before_step = -1
             for i, layer in enumerate(_weight_layers(net)):
                 dW, db, l = layer.dW, layer.db, i + 1
-                Z, A, dZ = cache[layer.Z_key], cache[layer.output_key], grads[layer.dZ_key]
+                Z, A, dZ = (array.reshape(array.shape[0], -1) for array in  # a convolution's units: every
+                            (cache[layer.Z_key], cache[layer.output_key], grads[layer.dZ_key]))  # filter at each place
                 columns["grad_norm_W"][i] = _norm(dW)
                 columns["grad_norm_b"][i] = _norm(db)
                 columns["weight_norm"][i] = _norm(layer.W)

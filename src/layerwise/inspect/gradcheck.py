@@ -24,7 +24,8 @@ runs in float64 on a copy of the network, so the check never disturbs the
 network it is given. A nudge that moves a pre-activation across a kink (ReLU
 at zero, for example) makes the central difference meaningless; such entries
 are detected by comparing the activation patterns of both nudges and are
-reported apart instead of being counted as errors.
+reported apart instead of being counted as errors; so are nudges that move the
+maximum of a max-pooling window to another input.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def gradcheck(net, X, Y, sample_weight=None, *, epsilon: float = 1e-3, tolerance
         cache = run()
         pattern = [cache[layer.Z_key] > 0 for layer in twin.layers
                    if layer.activation is not None and layer.activation.name in KINKED]
+        pattern += [cache[layer.argmax_key] for layer in twin.layers if hasattr(layer, "argmax_key")]  # max pooling
         AL = cache[twin.output.output_key]
         if twin.loss_fn.kinked:
             pattern.append(AL > Y)

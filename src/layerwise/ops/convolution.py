@@ -89,18 +89,21 @@ def conv_forward(cols: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray
 
 
 def conv_backward(dZ: np.ndarray, cols: np.ndarray, W: np.ndarray, dW: np.ndarray, db: np.ndarray,
-                  dW_each: np.ndarray, dcols: np.ndarray | None) -> np.ndarray | None:
+                  dW_each: np.ndarray, db_each: np.ndarray, ones: np.ndarray,
+                  dcols: np.ndarray | None) -> np.ndarray | None:
     """The seed's equations on the column matrices; writes ``dW`` (F, K) and ``db`` (F,) in place.
 
-    ``dZ`` is (m, F, P), per example; ``dW_each`` (m, F, K) holds each example's ``dZ_i . cols_i^T``
-    before they are summed. Returns ``dcols = W^T . dZ`` (m, K, P) in ``dcols``, which col2im turns
-    into ``dA_prev``; ``None`` when ``dcols`` is ``None`` (the first layer needs no ``dA_prev``).
+    ``dZ`` is (m, F, P), per example. ``dW_each`` (m, F, K) and ``db_each`` (m, F) hold each
+    example's ``dZ_i . cols_i^T`` and ``sum_p dZ_i`` before the examples are summed; ``ones`` is a
+    (P,) vector of ones (a matrix-vector product sums over the positions several times faster than
+    a reduction over two axes). Returns ``dcols = W^T . dZ`` (m, K, P) in ``dcols``, which col2im
+    turns into ``dA_prev``; ``None`` when ``dcols`` is ``None`` (the first layer needs no ``dA_prev``).
     """
     m = dZ.shape[0]
     np.matmul(dZ, cols.transpose(0, 2, 1), out=dW_each)  # dZ_i . cols_i^T
     np.add.reduce(dW_each, axis=0, out=dW)
     dW *= 1 / m  #                                          dW = (1/m) sum_i dZ_i . cols_i^T
-    np.add.reduce(dZ, axis=(0, 2), out=db)
+    np.add.reduce(np.matmul(dZ, ones, out=db_each), axis=0, out=db)
     db *= 1 / m  #                                          db = (1/m) sum_i sum_p dZ_i
     if dcols is None:
         return None
