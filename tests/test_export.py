@@ -292,7 +292,7 @@ def test_from_torch_on_a_state_dict_with_activations_and_numpy_values():
 
 
 @pytest.mark.parametrize("bad,name", [
-    (torch.nn.Conv2d(1, 1, 3), "Conv2d"),
+    (torch.nn.Conv1d(1, 1, 3), "Conv1d"),
     (torch.nn.BatchNorm1d(4, affine=False), "BatchNorm1d"),
     (torch.nn.GELU(approximate="tanh"), "GELU"),
     (torch.nn.Softplus(beta=2), "Softplus"),

@@ -105,6 +105,17 @@ def test_downloads_verify_and_land_in_the_cache(tmp_path, served, monkeypatch):
     assert y_train.dtype == np.int64
 
 
+def test_images_come_as_one_channel_for_convolutional_networks(tmp_path, served):
+    options = dict(data_home=tmp_path, base_url=served.server.url, checksums=served.checksums)
+    X_rows, y_rows, _, _ = mnist.load_arrays("mnist", **options)
+    X_train, y_train, X_test, _ = mnist.load_arrays("mnist", images=True, **options)
+    assert X_train.shape == (N_TRAIN, 1, 28, 28) and X_test.shape == (N_TEST, 1, 28, 28)
+    np.testing.assert_array_equal(X_train.reshape(N_TRAIN, 784), X_rows)
+    np.testing.assert_array_equal(y_train, y_rows)
+    train, test = load_split("mnist", images=True, **options)
+    assert train.X.shape == (N_TRAIN, 1, 28, 28) and train.n_features == 784
+
+
 def test_second_call_uses_the_cache(tmp_path, served):
     options = dict(data_home=tmp_path / "c", base_url=served.server.url, checksums=served.checksums)
     first = mnist.load_arrays("mnist", **options)

@@ -80,8 +80,8 @@ class Dataset:
     name: str
 
     def __post_init__(self):
-        if self.X.ndim != 2 or self.y.ndim not in (1, 2) or self.X.shape[0] != self.y.shape[0]:
-            raise ShapeError(f"Dataset needs X of shape (m, n) and y of shape (m,) or (m, k); received "
+        if self.X.ndim not in (2, 4) or self.y.ndim not in (1, 2) or self.X.shape[0] != self.y.shape[0]:
+            raise ShapeError(f"Dataset needs X of shape (m, n) or (m, C, H, W) and y of shape (m,) or (m, k); received "
                              f"X {self.X.shape} and y {self.y.shape}")
 
     @property
@@ -91,8 +91,8 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        """Number of features (columns of ``X``)."""
-        return self.X.shape[1]
+        """Number of features (columns of ``X``; ``C * H * W`` for images)."""
+        return int(np.prod(self.X.shape[1:]))
 
 
 # ------------------------------------------------------------------ targets
@@ -223,19 +223,20 @@ def load_dataset(source, *, target=None, task: str = "auto", data_home=None) -> 
 
 
 def load_split(name: str, *, data_home=None, base_url: str | None = None, checksums: dict[str, str] | None = None,
-               timeout: float = 60.0) -> tuple[Dataset, Dataset]:
+               timeout: float = 60.0, images: bool = False) -> tuple[Dataset, Dataset]:
     """The official ``(train, test)`` split of ``"mnist"`` or ``"fashion-mnist"``.
 
     Downloads the four files on first use (see :func:`layerwise.mnist.fetch`
     for ``data_home``, ``base_url``, ``checksums`` and ``timeout``). ``X`` is
-    float32 in [0, 1] of shape ``(m, 784)``; ``y`` holds the class indices;
+    float32 in [0, 1] of shape ``(m, 784)``, or ``(m, 1, 28, 28)`` with ``images=True`` (for
+    convolutional networks; ``Network`` accepts either); ``y`` holds the class indices;
     ``classes`` are the digits 0-9 for MNIST and the article names for
     Fashion-MNIST.
     """
     if name not in IDX_SETS:
         raise ConfigError(f"{name!r} has no official train/test split; expected one of {', '.join(IDX_SETS)}")
-    X_train, y_train, X_test, y_test = mnist.load_arrays(name, data_home=data_home, base_url=base_url,
-                                                         checksums=checksums, timeout=timeout)
+    X_train, y_train, X_test, y_test = mnist.load_arrays(name, images=images, data_home=data_home,
+                                                         base_url=base_url, checksums=checksums, timeout=timeout)
     classes = list(mnist.SOURCES[name].classes)
     return (Dataset(X_train, y_train, classes, None, "classification", name),
             Dataset(X_test, y_test, list(classes), None, "classification", name))

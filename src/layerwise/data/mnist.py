@@ -173,20 +173,22 @@ def fetch(name: str, *, data_home: str | os.PathLike | None = None, base_url: st
     return paths
 
 
-def load_arrays(name: str, **fetch_options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_arrays(name: str, images: bool = False,
+                **fetch_options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fetch ``name`` if needed and return ``(X_train, y_train, X_test, y_test)``.
 
     Images are float32 rows scaled to [0, 1] (shape ``(m, rows * cols)``, 784
-    for 28x28); labels are int64 class indices. ``fetch_options`` are passed
-    to :func:`fetch`.
+    for 28x28), or with ``images=True`` one-channel images ``(m, 1, rows, cols)``
+    for convolutional networks (the same numbers); labels are int64 class
+    indices. ``fetch_options`` are passed to :func:`fetch`.
     """
     paths = fetch(name, **fetch_options)
     n_classes = len(SOURCES[name].classes)
-    X_train, y_train = _images_and_labels(paths[FILES[0]], paths[FILES[1]], n_classes)
-    X_test, y_test = _images_and_labels(paths[FILES[2]], paths[FILES[3]], n_classes)
-    if X_train.shape[1] != X_test.shape[1]:
+    X_train, y_train = _images_and_labels(paths[FILES[0]], paths[FILES[1]], n_classes, images)
+    X_test, y_test = _images_and_labels(paths[FILES[2]], paths[FILES[3]], n_classes, images)
+    if X_train.shape[1:] != X_test.shape[1:]:
         raise DataError(
-            f"training and test images differ in size: {X_train.shape[1]} and {X_test.shape[1]} pixels"
+            f"training and test images differ in size: {X_train.shape[1:]} and {X_test.shape[1:]} pixels"
         )
     return X_train, y_train, X_test, y_test
 
@@ -197,7 +199,8 @@ def _source(name: str) -> Source:
     return SOURCES[name]
 
 
-def _images_and_labels(images_path: Path, labels_path: Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def _images_and_labels(images_path: Path, labels_path: Path, n_classes: int,
+                       as_images: bool = False) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or images.dtype != np.uint8:
@@ -209,7 +212,8 @@ def _images_and_labels(images_path: Path, labels_path: Path, n_classes: int) -> 
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise DataError(f"{labels_path} holds labels outside 0..{n_classes - 1}: "
                         f"from {labels.min()} to {labels.max()}")
-    X = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255)
+    shape = (images.shape[0], 1) + images.shape[1:] if as_images else (images.shape[0], -1)
+    X = images.reshape(shape).astype(np.float32) / np.float32(255)
     return X, labels.astype(np.int64)
 
 

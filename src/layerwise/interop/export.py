@@ -85,7 +85,8 @@ def _check_network(net, function: str) -> None:
 
 
 # ---------------------------------------------------------------------- ONNX
-def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int = DEFAULT_OPSET):
+def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int = DEFAULT_OPSET,
+            scaler: tuple[np.ndarray, np.ndarray] | None = None):
     """Export a network to ONNX for inference.
 
     The graph has one input ``"X"`` of shape ``("batch", n_0)`` (the batch
@@ -121,6 +122,11 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     opset : int, default 17
         ONNX opset version, from 13 to the newest the installed onnx knows.
         17 runs on onnxruntime 1.12 and later.
+    scaler : (mean, scale), optional
+        Per-feature arrays (``input_dim`` values each, laid out as the rows
+        the network accepts): the graph then standardises its input first,
+        ``(X - mean) / scale`` (``Sub`` and ``Div`` nodes), and so takes raw
+        features.
 
     Returns
     -------
@@ -157,6 +163,10 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
     graph = _GraphBuilder(onnx, net.dtype, opset)
     x = "X"
+    if scaler is not None:
+        mean, scale = (np.asarray(part, dtype=net.dtype).reshape(net.input_shape) for part in scaler)
+        x = graph.node("Div", [graph.node("Sub", [x, graph.initializer("input_mean", mean)], "X_centred"),
+                               graph.initializer("input_scale", scale)], "X_scaled")
     for layer in net.layers:
         x = layer.onnx_nodes(graph, x, "Y" if layer is net.output else layer.output_key)
     model = graph.model(net)
@@ -200,7 +210,7 @@ class _GraphBuilder:
         graph = helper.make_graph(
             self.nodes,
             "layerwise_network",
-            [helper.make_tensor_value_info("X", self.elem_type, ["batch", net.input_dim])],
+            [helper.make_tensor_value_info("X", self.elem_type, ["batch", *net.input_shape])],
             [helper.make_tensor_value_info("Y", self.elem_type, ["batch", n_out])],
             initializer=list(self.initializers.values()),
             doc_string=repr(net),
@@ -344,12 +354,14 @@ def _torch_activation(nn, activation: Activation, dtype: str, l: int):
 # ----------------------------------------------------------- from PyTorch
 _SUPPORTED_MODULES = (
     "Linear, BatchNorm1d, ReLU, LeakyReLU, ELU, SELU, GELU (approximate='none'), SiLU, Softplus (beta=1), Tanh, "
-    "Sigmoid, Softmax (dim=1), Dropout, Identity and nested Sequential"
+    "Sigmoid, Softmax (dim=1), Dropout, Identity and nested Sequential; with input_shape=(C, H, W) also Conv2d, "
+    "MaxPool2d, AvgPool2d, Flatten and BatchNorm2d"
 )
 
 
 def from_torch(source, *, activations: Sequence | None = None, loss: str | None = None,
-               input_dim: int | None = None, dtype: str | None = None, seed: int | None = None) -> Network:
+               input_dim: int | None = None, dtype: str | None = None, seed: int | None = None,
+               input_shape: tuple[int, ...] | None = None) -> Network:
     """Build a network from a PyTorch ``nn.Sequential`` or a ``state_dict`` of ``Linear`` layers.
 
     A ``Sequential`` may hold ``nn.Linear`` layers, each optionally followed
@@ -379,6 +391,11 @@ def from_torch(source, *, activations: Sequence | None = None, loss: str | None 
         needs an ``nn.Softmax(dim=1)`` appended to import as a classifier.
     input_dim : int, optional
         Checked against the first layer's ``in_features`` when given.
+    input_shape : tuple of int, optional
+        ``(C, H, W)`` of one example, needed when the ``Sequential`` holds image modules: ``Conv2d``
+        (groups 1, dilation 1, zero padding), ``MaxPool2d`` and ``AvgPool2d`` (no padding, floor
+        mode), ``Flatten`` and ``BatchNorm2d`` (affine, with running statistics); an activation may
+        follow a ``Conv2d`` or a ``BatchNorm`` as it follows a ``Linear``.
     dtype : {"float32", "float64"}, optional
         By default float64 if any parameter is float64, else float32.
     seed : int, optional
@@ -411,6 +428,10 @@ def from_torch(source, *, activations: Sequence | None = None, loss: str | None 
             )
         if activations is not None:
             raise ConfigError("activations= applies to a state_dict only; a module carries its own activations")
+        if isinstance(source, torch.nn.Sequential):
+            children = list(_flatten(torch.nn, source, ""))
+            if any(type(child).__name__ in _IMAGE_MODULES for _, child in children):
+                return _image_network(torch, children, input_shape, loss, dtype, seed)
         specs = _specs_from_module(torch.nn, source)
     return _build_network(specs, loss=loss, input_dim=input_dim, dtype=dtype, seed=seed)
 
@@ -613,6 +634,92 @@ def _layer(spec):
     if isinstance(spec, _NormSpec):
         return BatchNorm(momentum=spec.momentum, eps=spec.eps, activation=spec.activation or "identity")
     return spec
+
+
+_IMAGE_MODULES = ("Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm2d")
+
+
+def _image_network(torch, children: list, input_shape, loss, dtype, seed) -> Network:
+    """A network of image layers (and Dense, Dropout) from the leaves of a ``Sequential``, weights copied."""
+    from ..layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+
+    nn = torch.nn
+    if input_shape is None:
+        raise ConfigError("from_torch needs input_shape=(C, H, W) for a Sequential with Conv2d or pooling modules")
+    entries = []  # [layer, module or None, activation or None]
+    for name, child in children:
+        kind = type(child)
+        if kind is nn.Identity:
+            continue
+        if kind is nn.Linear:
+            entries.append([Dense, child, None])
+        elif kind is nn.Conv2d:
+            if child.groups != 1 or tuple(child.dilation) != (1, 1) or child.padding_mode != "zeros" \
+                    or child.stride[0] != child.stride[1]:
+                raise ConfigError(f"module {name} ({child!r}) is not supported: Conv2d needs groups=1, dilation=1, "
+                                  "zero padding and the same stride along both axes")
+            entries.append([Conv2D, child, None])
+        elif kind in (nn.MaxPool2d, nn.AvgPool2d):
+            entries.append([_pool_layer(child, name, MaxPool2D if kind is nn.MaxPool2d else AvgPool2D), None, None])
+        elif kind is nn.Flatten:
+            if child.start_dim != 1 or child.end_dim != -1:
+                raise ConfigError(f"module {name} ({child!r}) is not supported: Flatten must flatten dims 1 to -1")
+            entries.append([Flatten(), None, None])
+        elif kind in (nn.BatchNorm1d, nn.BatchNorm2d):
+            if not child.affine or not child.track_running_stats or child.momentum is None:
+                raise ConfigError(f"module {name} ({child!r}) is not supported: BatchNorm needs affine=True, "
+                                  "track_running_stats=True and a momentum")
+            entries.append([BatchNorm, child, None])
+        elif kind is nn.Dropout:
+            entries.append([Dropout(float(child.p)), None, None])
+        else:
+            previous = entries[-1] if entries else None
+            if previous is None or previous[1] is None or previous[2] is not None:
+                raise ConfigError(f"module {name} ({child!r}) must directly follow a Linear, Conv2d or BatchNorm "
+                                  "module, once")
+            previous[2] = _activation_from_module(nn, child, name)
+    params = [p for _, module, _ in entries if module is not None for p in module.parameters()]
+    if dtype is None:
+        dtype = "float64" if any(p.dtype == torch.float64 for p in params) else "float32"
+    layers = []
+    for maker, module, activation in entries:
+        activation = activation or "identity"
+        if maker is Dense:
+            layers.append(Dense(module.out_features, activation=activation))
+        elif maker is Conv2D:
+            padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
+            layers.append(Conv2D(module.out_channels, tuple(module.kernel_size), stride=module.stride[0],
+                                 padding=padding, activation=activation))
+        elif maker is BatchNorm:
+            layers.append(BatchNorm(momentum=float(module.momentum), eps=float(module.eps), activation=activation))
+        else:
+            layers.append(maker)
+    net = Network(layers, loss=loss, input_shape=tuple(input_shape), seed=seed, dtype=dtype)
+    for layer, (_, module, _) in zip(net.layers, entries):
+        if module is None:
+            continue
+        names = {"W": "weight", "b": "bias"} if not isinstance(layer, BatchNorm) else \
+            {"gamma": "weight", "beta": "bias", "running_mean": "running_mean", "running_var": "running_var"}
+        for kind, attribute in names.items():
+            target, value = getattr(layer, kind), getattr(module, attribute)
+            if value is None:  # a Linear or Conv2d without bias
+                target[...] = 0
+                continue
+            value = _array(value, f"{type(module).__name__} {attribute}")
+            if value.shape != target.shape:
+                raise ShapeError(f"{type(module).__name__} {attribute} has shape {value.shape}, but layer {layer.l} "
+                                 f"({layer.describe()}) needs {target.shape} for input_shape={tuple(input_shape)}")
+            target[...] = value
+    return net
+
+
+def _pool_layer(module, name: str, kind):
+    if module.padding not in (0, (0, 0)) or module.ceil_mode or getattr(module, "dilation", 1) not in (1, (1, 1)):
+        raise ConfigError(f"module {name} ({module!r}) is not supported: pooling needs padding=0, dilation=1 "
+                          "and ceil_mode=False")
+    stride = module.stride if isinstance(module.stride, int) else module.stride[0]
+    return kind(module.kernel_size if isinstance(module.kernel_size, int) else tuple(module.kernel_size),
+                stride=stride)
 
 
 def _has_float64(spec: _LinearSpec) -> bool:

@@ -27,6 +27,11 @@ parameters and extras, as :func:`layerwise.io.safetensors_file.tensor_digest`
 computes it; a file whose tensors no longer match it is reported as corrupt.
 Files written by 0.1.0 have no digest and load unverified.
 
+Format version 1 is a network of Dense and Dropout layers, the only kinds layerwise 0.1.0
+knows; a network with any other layer (Conv2D, pooling, Flatten, BatchNorm) is written as
+version 2, so that 0.1.0 refuses it with "written by a newer layerwise" instead of failing on
+an unknown layer. Files of both versions load.
+
 Loading reads JSON and raw little-endian numbers only; nothing is ever
 unpickled or evaluated, so a model file cannot run code. Nothing is allocated
 before it is checked: the header is read first (never the whole file), its
@@ -50,7 +55,7 @@ import numpy as np
 import safetensors.numpy
 
 from .._version import __version__
-from ..engine.network import Network
+from ..engine.network import Network, _example_shape
 from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 from ..limits import require_memory
 from ..preprocessing import Preprocessing, Standardize
@@ -68,7 +73,10 @@ from .safetensors_file import (
 
 FORMAT = "layerwise"
 FORMAT_VERSION = 2
-"""The newest layout this version reads; files without preprocessing are written as format 1."""
+"""The newest format this version reads and writes."""
+
+DENSE_FORMAT_VERSION = 1
+"""The format of files of Dense and Dropout layers without preprocessing (readable by layerwise 0.1.0)."""
 LEGACY_SCALERS = {"inputs": ("scaler.mean", "scaler.scale"), "targets": ("target_scaler.mean", "target_scaler.scale")}
 METADATA_KEY = "layerwise"
 DIGEST_KEY = "tensors_sha256"
@@ -154,14 +162,15 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
     if metadata is not None and not isinstance(metadata, dict):
         raise ConfigError(f"metadata must be a dict, received {type(metadata).__name__}")
     arrays = {name: np.ascontiguousarray(value) for name, value in params.items()} | extra_tensors
-    document = {"format": FORMAT, "format_version": 1, "library_version": __version__,
-                "config": config, "extra": metadata or {}}
+    dense_only = all(layer["type"] in ("Dense", "Dropout") for layer in config["layers"])
+    document = {"format": FORMAT, "format_version": DENSE_FORMAT_VERSION if dense_only else FORMAT_VERSION,
+                "library_version": __version__, "config": config, "extra": metadata or {}}
     if net.preprocessing is not None:
-        problem = net.preprocessing.check(net.input_dim, net.dense[-1].units)
+        problem = net.preprocessing.check(net.input_dim, net.n_outputs)
         if problem:
             raise ConfigError(f"cannot save: {problem}")
         document["preprocessing"], steps_tensors = net.preprocessing.to_stored()
-        document["format_version"] = 2
+        document["format_version"] = FORMAT_VERSION
         arrays |= steps_tensors
     document[DIGEST_KEY] = tensor_digest(arrays)
     try:
@@ -338,20 +347,23 @@ def _network_for(path, config: dict, header: Header) -> Network:
     if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
         raise ModelFileError(f"{path} has an invalid network config: input_dim must be a positive integer, "
                              f"received {repr(input_dim)[:80]}")
+    shape = config.get("input_shape") or input_dim  # (C, H, W) for images, written since format 2
     try:
-        net = Network.from_config({**config, "input_dim": None})
+        net = Network.from_config({**config, "input_dim": None, "input_shape": None})
+        if math.prod(_example_shape(shape)) != input_dim:
+            raise ConfigError(f"input_shape {shape} does not hold input_dim={input_dim} values")
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} has an invalid network config: {type(exc).__name__}: {exc}") from None
     try:
-        expected = net.parameter_shapes(input_dim)
+        expected = net.parameter_shapes(shape)
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
     problem = _classes_problem(config, net.output.output_shape[0])
     if problem:
         raise ModelFileError(f"{path} has an invalid network config: {problem}")
-    layout = f"the config describes a network of {net._describe(input_dim)}, with parameters {_names(expected)}"
+    layout = f"the config describes a network of {net._describe(shape)}, with parameters {_names(expected)}"
     missing = sorted(expected.keys() - header.tensors.keys(), key=_parameter_order)
     if missing:
         raise ModelFileError(f"{path} is missing parameter tensor(s) {_names(missing)}; {layout}")
@@ -366,11 +378,11 @@ def _network_for(path, config: dict, header: Header) -> Network:
         if entry.dtype != net.dtype:
             raise ModelFileError(f"{path}: {name} is {entry.dtype} in the file, the config expects {net.dtype}")
     others = sum(entry.stop - entry.start for name, entry in header.tensors.items() if name not in expected)
-    require_memory(net.memory_needed(input_dim) + others,
-                   f"loading {path} (a network of {net._describe(input_dim)} with "
+    require_memory(net.memory_needed(shape) + others,
+                   f"loading {path} (a network of {net._describe(shape)} with "
                    f"{sum(math.prod(shape) for shape in expected.values())} {net.dtype.name} parameters and their "
                    f"gradients, plus {others} bytes of other tensors)")
-    net.build(input_dim)
+    net.build(shape)
     return net
 
 
