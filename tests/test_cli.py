@@ -283,8 +283,8 @@ def test_stdin_through_the_installed_command(animals, tmp_path):
 def test_info_table_and_json(iris_run, capsys):
     status, out, _ = call(capsys, "info", iris_run / "model.safetensors")
     assert status == 0
-    assert re.search(r"^1\s+Dense\s+\(16, 4\)\s+\(16,\)\s+relu\s+80$", out, re.M)
-    assert re.search(r"^2\s+Dense\s+\(3, 16\)\s+\(3,\)\s+softmax\s+51$", out, re.M)
+    assert re.search(r"^1\s+Dense\s+\(16,\)\s+\(16, 4\)\s+\(16,\)\s+relu\s+80$", out, re.M)
+    assert re.search(r"^2\s+Dense\s+\(3,\)\s+\(3, 16\)\s+\(3,\)\s+softmax\s+51$", out, re.M)
     assert "total parameters: 131" in out and "file format version: 2" in out
     assert "classes: setosa, versicolor, virginica" in out
     description = json.loads(call(capsys, "info", iris_run / "model.safetensors", "--json")[1])

@@ -12,6 +12,19 @@ or underscores::
     early-stopping = true
     mlflow = true              # log the run to MLflow (see mlflow-uri, mlflow-experiment)
 
+A convolutional network is given as ``layers = "conv:16x3x3,relu,same; maxpool:2"`` (the
+``--layers`` grammar, see :mod:`.layer_specs`) or as one ``[[layers]]`` table per layer::
+
+    [[layers]]
+    type = "conv"
+    filters = 16
+    kernel = 3
+    padding = "same"
+
+    [[layers]]
+    type = "maxpool"
+    size = 2
+
 Paths in a config file are taken relative to the current directory, as on
 the command line. The value checks below serve both sources, so a bad value
 gets the same message wherever it was written.
@@ -30,6 +43,7 @@ from ..ops.activations import ACTIVATIONS
 from ..ops.losses import LOSSES
 from ..optim.optimizers import ALIASES, OPTIMIZERS
 from ..optim.schedules import SCHEDULES
+from .layer_specs import arch_name, input_shape, layers_from_tables, parse_layers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,6 +132,11 @@ def hidden_sizes(text) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def layer_list(value) -> tuple[dict, ...]:
+    """The ``--layers`` grammar (a string) or the ``[[layers]]`` tables of a config file (a list)."""
+    return layers_from_tables(value) if isinstance(value, list) else parse_layers(value)
+
+
 def choice(*names: str):
     """A check that accepts exactly one of ``names``."""
 
@@ -160,6 +179,9 @@ class TrainOptions:
     task: str = "auto"
     test_split: float = 0.25
     hidden: tuple[int, ...] = (128,)
+    layers: tuple[dict, ...] | None = None
+    arch: str | None = None
+    input_shape: tuple[int, ...] | None = None
     activation: str = "relu"
     output_activation: str | None = None
     loss: str | None = None
@@ -202,11 +224,14 @@ class TrainOptions:
         """The options as a JSON-compatible dict."""
         values = {field.name: getattr(self, field.name) for field in fields(self)}
         values["hidden"] = list(self.hidden)
+        values["layers"] = None if self.layers is None else [dict(spec) for spec in self.layers]
+        values["input_shape"] = None if self.input_shape is None else list(self.input_shape)
         return values
 
 
 CHECKS = {
     "data": text, "target": text, "task": task_name, "test_split": fraction, "hidden": hidden_sizes,
+    "layers": layer_list, "arch": arch_name, "input_shape": input_shape,
     "activation": activation_name, "output_activation": activation_name, "loss": loss_name,
     "epochs": positive_int, "batch_size": positive_int, "optimizer": optimizer_name, "lr": positive_float,
     "momentum": fraction, "beta1": fraction, "beta2": fraction, "weight_decay": non_negative_float,
@@ -264,7 +289,7 @@ def _checked(path: Path, raw_key: str, key: str, value):
         if not isinstance(value, bool):
             raise ConfigError(f"config file {path}: {raw_key} must be true or false, received {value!r}")
         return value
-    if isinstance(value, dict) or (isinstance(value, list) and key != "hidden"):
+    if isinstance(value, dict) or (isinstance(value, list) and key not in ("hidden", "layers", "input_shape")):
         raise ConfigError(f"config file {path}: {raw_key} must be a single value, received {value!r}")
     if isinstance(value, bool):
         raise ConfigError(f"config file {path}: {raw_key} must not be a boolean, received {value!r}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFileError, ShapeError
+from ..errors import ConfigError, ModelFileError, ShapeError
 
 META_KEY = "cli"
 
@@ -143,20 +144,33 @@ def default_output_activation(loss: str) -> str:
 
 
 def build_network(hidden, activation: str, output_activation: str, units: int, loss: str, n_inputs: int,
-                  seed: int, dtype: str = "float64", dropout: float = 0.0, l2: float = 0.0):
-    """A Network of Dense layers (with Dropout after each hidden one when ``dropout`` > 0)."""
+                  seed: int, dtype: str = "float64", dropout: float = 0.0, l2: float = 0.0, layers=None,
+                  input_shape=None):
+    """A Network of Dense layers (with Dropout after each hidden one when ``dropout`` > 0), or of the
+    described ``layers`` (see :mod:`.layer_specs`) on examples of ``input_shape``; then the output layer."""
     from ..engine.network import Network
     from ..layers import Dense, Dropout
+    from .layer_specs import build_layers, needs_images
 
-    layers = []
+    if layers is not None:
+        if needs_images(layers) and input_shape is None:
+            raise ConfigError("convolution and pooling layers need the shape of one example: pass --input-shape "
+                              "CxHxW (e.g. 1x28x28)")
+        if input_shape is not None and math.prod(input_shape) != n_inputs:
+            raise ConfigError(f"--input-shape {'x'.join(map(str, input_shape))} holds "
+                              f"{math.prod(input_shape)} values, but the data has {n_inputs} features")
+        shape = input_shape if needs_images(layers) else None
+        return Network(build_layers(layers) + [Dense(units, output_activation)], loss=loss,
+                       input_dim=None if shape else n_inputs, input_shape=shape, seed=seed, dtype=dtype, l2=l2)
+    hidden_layers = []
     for width in hidden:
-        layers.append(Dense(width, activation))
+        hidden_layers.append(Dense(width, activation))
         if dropout:
-            layers.append(Dropout(dropout))
-    layers.append(Dense(units, output_activation))
-    return Network(layers, loss=loss, input_dim=n_inputs, seed=seed, dtype=dtype, l2=l2)
+            hidden_layers.append(Dropout(dropout))
+    hidden_layers.append(Dense(units, output_activation))
+    return Network(hidden_layers, loss=loss, input_dim=n_inputs, seed=seed, dtype=dtype, l2=l2)
 
 
 def describe(net) -> str:
-    """``4 -> 16 (relu) -> 3 (softmax)``."""
-    return " -> ".join([str(net.input_dim)] + [layer.describe() for layer in net.layers])
+    """``4 -> Dense(4 -> 16, relu) -> ...``; images as ``1x8x8``."""
+    return " -> ".join(["x".join(map(str, net.input_shape))] + [layer.describe() for layer in net.layers])

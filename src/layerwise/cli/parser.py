@@ -6,6 +6,7 @@ import argparse
 
 from .._version import __version__
 from . import config as cfg
+from . import layer_specs as specs
 from .console import PROG
 from .tools import cmd_diagnose, cmd_explain, cmd_export, cmd_gradcheck
 from .train import cmd_train
@@ -41,6 +42,14 @@ def _add_architecture_options(parser: Parser, random_hidden: str | None = None) 
     group = parser.add_argument_group("network")
     group.add_argument("--hidden", type=cfg.hidden_sizes, metavar="N,N,...",
                        help="hidden layer widths, e.g. 128,64; '' for none" + hidden)
+    group.add_argument("--layers", type=cfg.layer_list, metavar="SPEC",
+                       help="the hidden layers of any kind, in place of --hidden: " + specs.GRAMMAR_HELP)
+    group.add_argument("--arch", type=specs.arch_name, metavar="NAME",
+                       help="a ready architecture in place of --hidden: " +
+                            "; ".join(f"{name} = \"{spec}\"" for name, spec in specs.ARCHITECTURES.items()))
+    group.add_argument("--input-shape", type=specs.input_shape, metavar="CxHxW",
+                       help="shape of one example for convolutional layers, e.g. 3x32x32 (default: 1x8x8 for "
+                            "digits, 1x28x28 for mnist and fashion-mnist); rows of C*H*W values are reshaped")
     group.add_argument("--activation", type=cfg.activation_name, metavar="NAME",
                        help=f"hidden activation: {', '.join(cfg.activation_name.names)}" + activation)
     group.add_argument("--output-activation", type=cfg.activation_name, metavar="NAME",
@@ -168,7 +177,12 @@ def build_parser() -> Parser:
     train = _command(commands, "train", "Train a network and save it with its history and curves.",
                      "  layerwise train\n  layerwise train --data iris --hidden 16 --out runs/iris\n"
                      "  layerwise train --data houses.csv --target price --task regression --early-stopping\n"
-                     "  layerwise train --config experiment.toml --lr 0.01", common)
+                     "  layerwise train --config experiment.toml --lr 0.01\n"
+                     "  layerwise train --data mnist --arch lenet5 --epochs 5\n"
+                     "  layerwise train --layers \"conv:16x3x3,relu,same; maxpool:2; conv:32x3x3,relu,same; "
+                     "maxpool:2; flatten; dense:64,relu\"\n"
+                     "  layerwise train --data pictures.npz --input-shape 3x32x32 --layers \"conv:8x5x5; "
+                     "avgpool:2; dropout:0.25\"", common)
     _add_training_options(train)
     train.set_defaults(handler=cmd_train)
 

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..layers import Dense
 from . import config as cfg
 from .data import evaluation_data
+from .layer_specs import ARCHITECTURES, parse_layers
 from .metrics import summary_line
 from .model import Model, build_network, default_output_activation, describe, load_model
 from .train import thread_limit, train_options, train_run, warn_at_chance
 
 
 def random_network(args, dtype: str = "float64"):
-    """A network from --hidden/--activation/--output-activation/--loss/--inputs/--outputs/--seed."""
+    """A network from --hidden (or --layers, --arch, --input-shape)/--activation/--output-activation/--loss/
+    --inputs/--outputs/--seed."""
     hidden = args.hidden if args.hidden is not None else cfg.hidden_sizes(args.default_hidden)
     loss = args.loss or "cross_entropy"
     output = args.output_activation or default_output_activation(loss)
-    return build_network(hidden, args.activation or "relu", output, args.outputs, loss, args.inputs, args.seed, dtype)
+    layers = args.layers
+    if args.arch is not None:
+        layers = parse_layers(ARCHITECTURES[args.arch])
+    n_inputs = args.inputs if args.input_shape is None else math.prod(args.input_shape)
+    return build_network(hidden, args.activation or "relu", output, args.outputs, loss, n_inputs, args.seed, dtype,
+                         layers=layers, input_shape=args.input_shape)
 
 
 def random_batch(net, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +99,14 @@ def cmd_export(args) -> int:
 
     model = load_model(args.model)
     to_onnx(model.net, args.onnx)
-    folded = [what for what, scaler in (("the input scaler into layer 1", model.features),
-                                        (f"the target scaler into layer {model.net.L}", model.targets)) if scaler]
+    into_graph = not isinstance(model.net.layers[0], Dense)  # a convolution cannot absorb the input scaler
+    folded = [what for what, scaler in (("the input scaler into layer 1" if not into_graph else
+                                         "the input scaler as the graph's first nodes", model.features),
+                                        (f"the target scaler into layer {model.net.output.l}", model.targets))
+              if scaler]
     folded = f", with {' and '.join(folded)} folded in" if folded else ""
-    print(f"wrote {args.onnx}: input X (batch, {model.net.input_dim}) -> output Y (batch, "
-          f"{model.net.n_outputs}){folded}")
+    shape = ", ".join(map(str, model.net.input_shape))
+    print(f"wrote {args.onnx}: input X (batch, {shape}) -> output Y (batch, {model.net.n_outputs}){folded}")
     return 0
 
 

@@ -21,6 +21,7 @@ from . import config as cfg
 from . import tracking
 from .console import PROG, say
 from .data import TrainingData, load_training_data
+from .layer_specs import ARCHITECTURES, IMAGE_SHAPES, parse_layers
 from .metrics import chance_warning, measure, summary_line
 from .model import Model, build_network, default_output_activation, describe, save_model
 
@@ -124,8 +125,14 @@ def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str,
 def new_model(opts: cfg.TrainOptions, data: TrainingData) -> Model:
     """An initialised network shaped for the data, with its preprocessing fitted on the training part."""
     loss, output_activation, units = _output_layer(opts, data)
+    layers = opts.layers
+    if opts.arch is not None:
+        if layers is not None:
+            raise ConfigError("give --layers or --arch, not both")
+        layers = parse_layers(ARCHITECTURES[opts.arch])
+    input_shape = opts.input_shape or IMAGE_SHAPES.get(opts.data)
     net = build_network(opts.hidden, opts.activation, output_activation, units, loss, data.X_train.shape[1],
-                        opts.seed, opts.dtype, opts.dropout, opts.l2)
+                        opts.seed, opts.dtype, opts.dropout, opts.l2, layers=layers, input_shape=input_shape)
     net.classes = data.classes
     if opts.standardize:
         scale_targets = data.task == "regression" and output_activation == "identity"

@@ -110,13 +110,14 @@ def model_description(model: Model) -> dict:
     for layer in net.layers:
         shapes = {spec.kind: list(spec.shape) for spec in layer.params()}
         layers.append({"layer": layer.l if layer.numbered else None, "type": layer.label(),
-                       "W": shapes.get("W"), "b": shapes.get("b"),
+                       "output": list(layer.output_shape), "W": shapes.get("W"), "b": shapes.get("b"),
                        "parameters": sum(int(np.prod(shape)) for shape in shapes.values()),
                        "activation": None if layer.activation is None else layer.activation.name,
                        "tensors": {f"{kind}{layer.l}": shape for kind, shape in shapes.items()}})
     return {"file": str(model.path), "format_version": model.format_version,
             "library_version": model.library_version, "loss": net.loss_fn.name, "dtype": net.dtype.name,
-            "inputs": net.input_dim, "outputs": net.n_outputs, "layers": layers,
+            "inputs": net.input_dim, "input_shape": list(net.input_shape), "outputs": net.n_outputs,
+            "layers": layers,
             "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
             "classes": None if net.classes is None else list(net.classes),
             "standardized_inputs": model.features is not None, "standardized_targets": model.targets is not None,
@@ -133,14 +134,15 @@ def cmd_info(args) -> int:
     if args.json:
         print(json.dumps(description, indent=1))
         return 0
-    lines = [f"{'layer':<6} {'type':<13} {'W':<13} {'b':<9} {'activation':<11} {'parameters':>10}"]
+    lines = [f"{'layer':<6} {'type':<13} {'output':<13} {'W':<14} {'b':<9} {'activation':<11} {'parameters':>10}"]
     for row in description["layers"]:
-        lines.append(f"{row['layer'] or '':<6} {row['type']:<13} {_shape(row['W']):<13} {_shape(row['b']):<9} "
-                     f"{row['activation'] or '-':<11} {row['parameters']:>10,}")
+        lines.append(f"{row['layer'] or '':<6} {row['type']:<13} {_shape(row['output']):<13} {_shape(row['W']):<14} "
+                     f"{_shape(row['b']):<9} {row['activation'] or '-':<11} {row['parameters']:>10,}")
     classes = description["classes"]
     lines += [f"total parameters: {description['parameters']:,} ({description['bytes']:,} bytes, "
               f"{description['dtype']})",
-              f"inputs: {description['inputs']}  outputs: {description['outputs']}  loss: {description['loss']}",
+              f"inputs: {' x '.join(map(str, description['input_shape']))}  outputs: {description['outputs']}  "
+              f"loss: {description['loss']}",
               f"classes: {'none (regression)' if classes is None else ', '.join(map(str, classes))}",
               f"standardized inputs: {'yes' if description['standardized_inputs'] else 'no'}"
               f"  standardized targets: {'yes' if description['standardized_targets'] else 'no'}",

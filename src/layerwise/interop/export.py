@@ -34,7 +34,7 @@ from ..errors import ConfigError, LayerwiseError, ShapeError
 from ..io.model_file import write_atomically
 from ..layers import BatchNorm, Dense, Dropout
 from ..ops.activations import ELU, Activation, LeakyReLU, get_activation
-from ..preprocessing import fold
+from ..preprocessing import fold, input_affine
 
 __all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
 
@@ -85,8 +85,7 @@ def _check_network(net, function: str) -> None:
 
 
 # ---------------------------------------------------------------------- ONNX
-def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int = DEFAULT_OPSET,
-            scaler: tuple[np.ndarray, np.ndarray] | None = None):
+def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int = DEFAULT_OPSET):
     """Export a network to ONNX for inference.
 
     The graph has one input ``"X"`` of shape ``("batch", n_0)`` (the batch
@@ -96,7 +95,9 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     on the raw targets' scale). A network with ``preprocessing`` (a model
     trained by ``layerwise train``) takes raw features: its standardisation
     steps are folded into the first and last layers (see
-    :func:`layerwise.preprocessing.fold`). Each ``Dense``
+    :func:`layerwise.preprocessing.fold`); in front of a convolution they
+    stay as the graph's first nodes, ``A0 = X * scale + shift`` (``Mul`` and
+    ``Add``). Each ``Dense``
     layer becomes a ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``, with ``W``
     stored ``(n_out, n_in)`` as initializer ``"W<l>"`` and ``b`` as ``"b<l>"``)
     followed by its activation's node(s); the identity adds none. Dropout
@@ -122,11 +123,6 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     opset : int, default 17
         ONNX opset version, from 13 to the newest the installed onnx knows.
         17 runs on onnxruntime 1.12 and later.
-    scaler : (mean, scale), optional
-        Per-feature arrays (``input_dim`` values each, laid out as the rows
-        the network accepts): the graph then standardises its input first,
-        ``(X - mean) / scale`` (``Sub`` and ``Div`` nodes), and so takes raw
-        features.
 
     Returns
     -------
@@ -163,10 +159,10 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
     graph = _GraphBuilder(onnx, net.dtype, opset)
     x = "X"
-    if scaler is not None:
-        mean, scale = (np.asarray(part, dtype=net.dtype).reshape(net.input_shape) for part in scaler)
-        x = graph.node("Div", [graph.node("Sub", [x, graph.initializer("input_mean", mean)], "X_centred"),
-                               graph.initializer("input_scale", scale)], "X_scaled")
+    if net.preprocessing is not None:  # input steps that could not fold into a convolution
+        scale, shift = (part.reshape(net.input_shape).astype(net.dtype) for part in input_affine(net.preprocessing))
+        x = graph.node("Add", [graph.node("Mul", [x, graph.initializer("input_scale", scale)], "X_scaled"),
+                               graph.initializer("input_shift", shift)], "A0")
     for layer in net.layers:
         x = layer.onnx_nodes(graph, x, "Y" if layer is net.output else layer.output_key)
     model = graph.model(net)
@@ -281,7 +277,8 @@ def to_torch(net: Network):
     becomes ``nn.Dropout(rate)`` at the same place. A network with
     ``preprocessing`` gives a module that takes raw features, as
     :func:`to_onnx` does: its standardisation steps are folded into the
-    first and last ``Linear``.
+    first and last ``Linear`` (in front of a convolution, a first module
+    computes ``x * scale + shift``).
 
     Parameters
     ----------
@@ -321,6 +318,10 @@ def to_torch(net: Network):
         return _torch_activation(nn, activation, net.dtype.name, l)
 
     modules = [module for layer in net.layers for module in layer.torch_modules(torch, activation_module)]
+    if net.preprocessing is not None:  # input steps that could not fold into a convolution
+        scale, shift = (torch.from_numpy(part.reshape(net.input_shape).astype(net.dtype))
+                        for part in input_affine(net.preprocessing))
+        modules.insert(0, _torch_affine_module()(scale, shift))
     return nn.Sequential(*modules).eval()
 
 
@@ -512,6 +513,25 @@ def _torch_exp_module():
             return torch.exp(x)
 
     return Exp
+
+
+@functools.lru_cache(maxsize=1)
+def _torch_affine_module():
+    """An element-wise ``x * scale + shift``: the input preprocessing in front of a convolution."""
+    import torch
+
+    class Affine(torch.nn.Module):
+        """``x * scale + shift`` with fixed (buffer) ``scale`` and ``shift``."""
+
+        def __init__(self, scale, shift):
+            super().__init__()
+            self.register_buffer("scale", scale)
+            self.register_buffer("shift", shift)
+
+        def forward(self, x):
+            return x * self.scale + self.shift
+
+    return Affine
 
 
 def _activation_from_module(nn, module, name: str) -> Activation | str:

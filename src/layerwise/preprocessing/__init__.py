@@ -7,7 +7,7 @@ stored in the model file as a JSON entry plus float64 tensors, never as
 pickled code.
 """
 
-from .pipeline import Preprocessing, fold
+from .pipeline import Preprocessing, fold, input_affine
 from .steps import STEPS, Standardize, Step, step_from_stored
 
-__all__ = ["STEPS", "Preprocessing", "Standardize", "Step", "fold", "step_from_stored"]
+__all__ = ["STEPS", "Preprocessing", "Standardize", "Step", "fold", "input_affine", "step_from_stored"]

@@ -130,6 +130,11 @@ def fold(net):
     a target step, inverted (``a -> (a - t) / s``), becomes ``W_L := W_L / s``,
     ``b_L := (b_L - t) / s`` for an identity output. The copy computes on raw
     rows what ``net.predict_proba`` (inputs) and ``net.predict`` (targets) give.
+    Input steps fold only into a first Dense layer: in front of a convolution,
+    which pads its input with zeros, a shift of the inputs is not a shift of
+    the bias, so the copy keeps its input steps as its preprocessing and the
+    exporter applies them as one affine map (:func:`input_affine`) before the
+    first layer.
 
     Raises
     ------
@@ -142,11 +147,15 @@ def fold(net):
     if steps is None:
         return twin
     first, last = twin.dense[0], twin.dense[-1]
-    W, b = first.W.astype(np.float64), first.b.astype(np.float64)
-    for step in reversed(steps.inputs):  # A0 = step_k(...step_1(x)), so the last step folds in first
-        scale, shift = _affine(step, "input")
-        W, b = W * scale, b + W @ shift
-    first.W[...], first.b[...] = W, b
+    if twin.layers[0] is first:
+        W, b = first.W.astype(np.float64), first.b.astype(np.float64)
+        for step in reversed(steps.inputs):  # A0 = step_k(...step_1(x)), so the last step folds in first
+            scale, shift = _affine(step, "input")
+            W, b = W * scale, b + W @ shift
+        first.W[...], first.b[...] = W, b
+    elif steps.inputs:
+        input_affine(steps)  # refuses steps that are not affine
+        twin.preprocessing = Preprocessing(inputs=steps.inputs)
     if steps.targets and last.activation.name != "identity":
         raise ConfigError(f"target preprocessing folds only into an identity output, this network's output "
                           f"activation is {last.activation.name}")
@@ -156,6 +165,21 @@ def fold(net):
         W, b = W / scale[:, None], (b - shift) / scale
     last.W[...], last.b[...] = W, b
     return twin
+
+
+def input_affine(steps: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, shift)`` with ``steps.transform_inputs(x) = x * scale + shift``, the input steps composed.
+
+    Raises
+    ------
+    ConfigError
+        If an input step is not affine.
+    """
+    scale, shift = np.ones(steps.n_features), np.zeros(steps.n_features)
+    for step in steps.inputs:  # (x * s1 + t1) * s2 + t2 = x * (s1 s2) + (t1 s2 + t2)
+        s, t = _affine(step, "input")
+        scale, shift = scale * s, shift * s + t
+    return scale, shift
 
 
 def _affine(step: Step, part: str) -> tuple[np.ndarray, np.ndarray]:
