@@ -16,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import report
 from .timing import calls_for, interleaved, per_call, pin_threads, summary, wait_for_quiet
 from .workloads import (
@@ -28,7 +30,7 @@ from .workloads import (
 )
 
 INFERENCE = "w3"
-ORDER = ["w1", "w2", INFERENCE, "w4", "w5", "w6", "w1-f64"]
+ORDER = ["w1", "w2", INFERENCE, "w4", "w5", "w6", "w1-f64", "c1", "c2"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 WARM_UP_BATCHES = 20
 
@@ -43,7 +45,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
 
     workload = WORKLOADS[key]
     X, y = workload.load()
-    runners = {name: cls(workload, X, y) for name, cls in RUNNERS.items()}
+    runners = {name: cls(workload, X, y) for name, cls in RUNNERS.items() if name in workload.frameworks}
     from layerwise.optim import kernels as fused
 
     if fused.ENABLED:  # what the fused optimizer step buys, measured in the same rounds
@@ -55,7 +57,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     log(f"{key}: timing {repeats} epochs of {', '.join(runners)}")
     noisy = []
     times = interleaved({name: runner.epoch for name, runner in runners.items()}, repeats, noisy)
-    flops = workload.flops_per_epoch(*X.shape)
+    flops = workload.flops_per_epoch(X.shape[0], int(np.prod(X.shape[1:])))
     result = {
         "kind": "training", "key": key, "title": workload.title, "repeats": repeats, "targets": workload.targets,
         "floor_target": workload.floor_target,
@@ -64,7 +66,7 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     }
     if memory:
         log(f"{key}: measuring peak memory in fresh processes")
-        result["memory"] = {name: measure(key, name, threads) for name in RUNNERS}
+        result["memory"] = {name: measure(key, name, threads) for name in workload.frameworks}
     return result
 
 

@@ -57,6 +57,13 @@ class Workload:
         Required speed-up over each peer, ``{"PyTorch": 1.25, ...}`` (peer time / layerwise time).
     floor_target : float, optional
         Most layerwise may take relative to the epoch's matrix products alone.
+    convs : tuple, optional
+        For a convolutional network: its convolution and pooling layers before the
+        Dense ones, as ``("conv", filters, kernel, padding)`` and ``("pool", size)``
+        (ReLU after every convolution, max pooling); the examples are then
+        ``image`` shaped and ``hidden`` are the Dense layers after the flattening.
+    image : tuple, optional
+        ``(C, H, W)`` of one example of a convolutional workload.
     """
 
     key: str
@@ -68,6 +75,8 @@ class Workload:
     n_examples: int = 60_000
     targets: dict = field(default_factory=dict)
     floor_target: float | None = None
+    convs: tuple = ()
+    image: tuple | None = None
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """The inputs ``X`` (in the workload's dtype) and integer labels ``y``."""
@@ -75,7 +84,8 @@ class Workload:
             from sklearn.datasets import load_digits
 
             X, y = load_digits(return_X_y=True)
-            return (X / 16.0).astype(self.dtype), y.astype(np.int64)
+            X = (X / 16.0).astype(self.dtype)
+            return (X.reshape((-1, *self.image)) if self.image else X), y.astype(np.int64)
         rng = np.random.default_rng(0)
         teacher = rng.standard_normal((784, N_CLASSES)).astype(np.float32)
         X = np.empty((self.n_examples, 784), dtype=self.dtype)
@@ -84,11 +94,39 @@ class Workload:
             rows = rng.random((X[start: start + 4096].shape[0], 784), dtype=np.float32) - np.float32(0.5)
             X[start: start + 4096] = rows
             y[start: start + 4096] = (rows @ teacher).argmax(axis=1)
-        return X, y
+        return (X.reshape((-1, *self.image)) if self.image else X), y
 
     def widths(self, n_features: int) -> list[int]:
-        """Layer widths ``[n_0, n_1, ..., n_L]``."""
-        return [n_features, *self.hidden, N_CLASSES]
+        """Dense layer widths ``[n_0, n_1, ..., n_L]`` (``n_0``: the flattened features of a CNN)."""
+        return [self.flat_features() if self.convs else n_features, *self.hidden, N_CLASSES]
+
+    def conv_shapes(self) -> list[tuple]:
+        """Per convolution: ``(C_in, H_in, W_in, filters, kernel, padding, OH, OW)``; per pooling ``(size,)``."""
+        shapes, (C, H, W) = [], self.image
+        for spec in self.convs:
+            if spec[0] == "conv":
+                _, F, k, pad = spec
+                OH, OW = H + 2 * pad - k + 1, W + 2 * pad - k + 1
+                shapes.append((C, H, W, F, k, pad, OH, OW))
+                C, H, W = F, OH, OW
+            else:
+                shapes.append((spec[1],))
+                H, W = H // spec[1], W // spec[1]
+        return shapes
+
+    def flat_features(self) -> int:
+        C, (H, W) = self.image[0], self.image[1:]
+        for spec in self.conv_shapes():
+            if len(spec) > 1:
+                C, H, W = spec[3], spec[6], spec[7]
+            else:
+                H, W = H // spec[0], W // spec[0]
+        return C * H * W
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """The frameworks that train this network (the convolutional ones: layerwise and PyTorch)."""
+        return ("layerwise", "PyTorch") if self.convs else tuple(RUNNERS)
 
     def flops_per_epoch(self, m: int, n_features: int) -> float:
         """Multiply-add work of one epoch's matrix products, counted as ``2 * m * n_in * n_out`` each.
@@ -99,7 +137,10 @@ class Workload:
         widths = self.widths(n_features)
         per_example = 0
         for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-            per_example += 2 * n_in * n_out * (3 if l > 0 else 2)
+            per_example += 2 * n_in * n_out * (3 if l > 0 or self.convs else 2)
+        for index, spec in enumerate(s for s in self.conv_shapes() if len(s) > 1):
+            C, _, _, F, k, _, OH, OW = spec
+            per_example += 2 * F * C * k * k * OH * OW * (3 if index > 0 else 2)  # Z, dW and (but first) dcols
         return float(per_example) * m
 
 
@@ -118,6 +159,13 @@ WORKLOADS = {
                  n_examples=10_000, targets={"PyTorch": 1.5, "JAX": 1.0}, floor_target=1.15),
         Workload("w1-f64", "W1 in float64: 784-512-256-10, batch 128, 60,000 x 784", (512, 256), 128,
                  dtype="float64", targets={"scikit-learn": 1.8, "JAX": 1.0}),
+        Workload("c1", "C1 LeNet-5: conv 6x5x5 pad 2, maxpool 2, conv 16x5x5, maxpool 2, 120-84-10, batch 64, "
+                 "60,000 x 1x28x28, float32", (120, 84), 64, convs=(("conv", 6, 5, 2), ("pool", 2),
+                                                                    ("conv", 16, 5, 0), ("pool", 2)),
+                 image=(1, 28, 28), targets={"PyTorch": 1.0}),
+        Workload("c2", "C2 small CNN on digits: conv 32x3x3 same, maxpool 2, 10, batch 32, 1,797 x 1x8x8, float32",
+                 (), 32, data="digits", convs=(("conv", 32, 3, 1), ("pool", 2)), image=(1, 8, 8),
+                 targets={"PyTorch": 3.0}),
     )
 }
 """Training workloads by key."""
@@ -136,9 +184,14 @@ class LayerwiseRunner:
         import layerwise as lw
 
         self.workload, self.X, self.y = workload, X, y
-        layers = [lw.Dense(units, activation="relu") for units in workload.hidden]
+        layers = []
+        for spec in workload.convs:
+            layers.append(lw.Conv2D(spec[1], spec[2], padding=spec[3]) if spec[0] == "conv" else lw.MaxPool2D(spec[1]))
+        layers += [lw.Flatten()] if workload.convs else []
+        layers += [lw.Dense(units, activation="relu") for units in workload.hidden]
         layers.append(lw.Dense(N_CLASSES, activation="softmax"))
-        self.net = lw.Network(layers, input_dim=X.shape[1], seed=0, dtype=workload.dtype)
+        size = {"input_shape": workload.image} if workload.convs else {"input_dim": X.shape[1]}
+        self.net = lw.Network(layers, seed=0, dtype=workload.dtype, **size)
         self.optimizer = lw.Adam(lr=LR)
 
     def epoch(self, rows: slice = slice(None)) -> None:
@@ -176,6 +229,13 @@ class TorchRunner:
         torch.manual_seed(0)
         widths = workload.widths(X.shape[1])
         modules = []
+        for spec in workload.conv_shapes():
+            if len(spec) > 1:
+                C, _, _, F, k, pad, _, _ = spec
+                modules += [torch.nn.Conv2d(C, F, k, padding=pad), torch.nn.ReLU()]
+            else:
+                modules.append(torch.nn.MaxPool2d(spec[0]))
+        modules += [torch.nn.Flatten()] if workload.convs else []
         for n_in, n_out in zip(widths[:-2], widths[1:-1]):
             modules += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
         modules.append(torch.nn.Linear(widths[-2], widths[-1]))
@@ -307,6 +367,29 @@ RUNNERS = {runner.name: runner for runner in (LayerwiseRunner, TorchRunner, JaxR
 
 
 # ------------------------------------------------------------------ floors
+def conv_matmul_operands(workload: Workload, m: int, rng: np.random.Generator) -> list:
+    """Operands of one batch's convolution products, laid out as layerwise's (columns ``(m, K, P)``)."""
+    dtype, ops = np.dtype(workload.dtype), []
+    for index, spec in enumerate(s for s in workload.conv_shapes() if len(s) > 1):
+        C, _, _, F, k, _, OH, OW = spec
+        K, P = C * k * k, OH * OW
+        W, cols = rng.standard_normal((F, K)).astype(dtype), rng.random((m, K, P)).astype(dtype)
+        dZ = rng.standard_normal((m, F, P)).astype(dtype)
+        ops.append((W, cols, np.empty((m, F, P), dtype), dZ, np.empty((m, F, K), dtype),
+                    np.empty_like(cols) if index > 0 else None))
+    return ops
+
+
+def run_conv_matmuls(ops: list) -> None:
+    """``Z_i = W cols_i``, ``dZ_i cols_i^T`` and (but the first) ``W^T dZ_i`` for every example and convolution."""
+    for W, cols, Z, _, _, _ in ops:
+        np.matmul(W, cols, out=Z)
+    for W, cols, _, dZ, dW_each, dcols in reversed(ops):
+        np.matmul(dZ, cols.transpose(0, 2, 1), out=dW_each)
+        if dcols is not None:
+            np.matmul(W.T, dZ, out=dcols)
+
+
 def matmul_operands(workload: Workload, n_features: int, m: int, rng: np.random.Generator) -> list:
     """Random operands and preallocated outputs for one batch's products, laid out as layerwise's."""
     dtype = np.dtype(workload.dtype)
@@ -316,7 +399,7 @@ def matmul_operands(workload: Workload, n_features: int, m: int, rng: np.random.
         W = rng.standard_normal((n_out, n_in)).astype(dtype) * dtype.type(1 / np.sqrt(n_in))
         A_prev = rng.random((m, n_in)).astype(dtype)
         Z, dZ, dW = np.empty((m, n_out), dtype), rng.standard_normal((m, n_out)).astype(dtype), np.empty_like(W)
-        dA_prev = np.empty((m, n_in), dtype) if l > 0 else None
+        dA_prev = np.empty((m, n_in), dtype) if l > 0 or workload.convs else None
         ops.append((A_prev, W, Z, dZ, dW, dA_prev))
     return ops
 
@@ -338,17 +421,20 @@ class FloorRunner:
 
     def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
         rng = np.random.default_rng(1)
-        m, batch_size = X.shape[0], workload.batch_size
-        self.full = matmul_operands(workload, X.shape[1], batch_size, rng)
+        m, batch_size, n = X.shape[0], workload.batch_size, int(np.prod(X.shape[1:]))
+        self.full = (matmul_operands(workload, n, batch_size, rng), conv_matmul_operands(workload, batch_size, rng))
         self.n_full, last = divmod(m, batch_size)
-        self.last = matmul_operands(workload, X.shape[1], last, rng) if last else None
+        self.last = (matmul_operands(workload, n, last, rng), conv_matmul_operands(workload, last, rng)) if last \
+            else None
 
     def epoch(self, rows: slice = slice(None)) -> None:
         n_full = self.n_full if rows == slice(None) else max(1, self.n_full // 10)
         for _ in range(n_full):
-            run_matmuls(self.full)
+            run_conv_matmuls(self.full[1])
+            run_matmuls(self.full[0])
         if self.last is not None:
-            run_matmuls(self.last)
+            run_conv_matmuls(self.last[1])
+            run_matmuls(self.last[0])
 
 
 def matmul_peak_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
