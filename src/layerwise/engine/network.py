@@ -145,7 +145,7 @@ class Network:
         """Build every layer for examples of ``input_shape`` (a number of features, or ``(C, H, W)``),
         allocate and initialise the parameters."""
         shape = _example_shape(input_shape)
-        n_params = sum(math.prod(shape) for shape in self._shapes(shape)[0].values())
+        n_params = sum(math.prod(size) for size in self._shapes(shape)[0].values())
         require_memory(self.memory_needed(shape), f"the parameters and gradients of a network of "
                        f"{self._describe(shape)} ({n_params} {self.dtype.name} values each)")
         self.input_shape, self.input_dim = shape, math.prod(shape)

@@ -347,23 +347,23 @@ def _network_for(path, config: dict, header: Header) -> Network:
     if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
         raise ModelFileError(f"{path} has an invalid network config: input_dim must be a positive integer, "
                              f"received {repr(input_dim)[:80]}")
-    shape = config.get("input_shape") or input_dim  # (C, H, W) for images, written since format 2
+    example = config.get("input_shape") or input_dim  # (C, H, W) for images, written since format 2
     try:
         net = Network.from_config({**config, "input_dim": None, "input_shape": None})
-        if math.prod(_example_shape(shape)) != input_dim:
-            raise ConfigError(f"input_shape {shape} does not hold input_dim={input_dim} values")
+        if math.prod(_example_shape(example)) != input_dim:
+            raise ConfigError(f"input_shape {example} does not hold input_dim={input_dim} values")
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} has an invalid network config: {type(exc).__name__}: {exc}") from None
     try:
-        expected = net.parameter_shapes(shape)
+        expected = net.parameter_shapes(example)
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
     problem = _classes_problem(config, net.output.output_shape[0])
     if problem:
         raise ModelFileError(f"{path} has an invalid network config: {problem}")
-    layout = f"the config describes a network of {net._describe(shape)}, with parameters {_names(expected)}"
+    layout = f"the config describes a network of {net._describe(example)}, with parameters {_names(expected)}"
     missing = sorted(expected.keys() - header.tensors.keys(), key=_parameter_order)
     if missing:
         raise ModelFileError(f"{path} is missing parameter tensor(s) {_names(missing)}; {layout}")
@@ -378,11 +378,11 @@ def _network_for(path, config: dict, header: Header) -> Network:
         if entry.dtype != net.dtype:
             raise ModelFileError(f"{path}: {name} is {entry.dtype} in the file, the config expects {net.dtype}")
     others = sum(entry.stop - entry.start for name, entry in header.tensors.items() if name not in expected)
-    require_memory(net.memory_needed(shape) + others,
-                   f"loading {path} (a network of {net._describe(shape)} with "
+    require_memory(net.memory_needed(example) + others,
+                   f"loading {path} (a network of {net._describe(example)} with "
                    f"{sum(math.prod(shape) for shape in expected.values())} {net.dtype.name} parameters and their "
                    f"gradients, plus {others} bytes of other tensors)")
-    net.build(shape)
+    net.build(example)
     return net
 
 
