@@ -6,9 +6,11 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from sklearn import datasets
 from test_cli import call
 
+import layerwise as lw
 from layerwise.cli.config import read_config_file
 from layerwise.cli.layer_specs import parse_layers
 
@@ -79,6 +81,12 @@ def test_evaluate_predict_and_export_agree_on_a_cnn(cnn_run, tmp_path, capsys):
     out = call(capsys, "predict", cnn_run / "model.safetensors", tmp_path / "x.npy", "--proba")[1]
     expected = np.array([line.split(",")[1:] for line in out.splitlines()[1:]], dtype=float)
     np.testing.assert_allclose(onnx_out, expected, rtol=1e-4, atol=1e-5)
+    net = lw.load(cnn_run / "model.safetensors")  # raw pixels in, the saved per-pixel scaler applied
+    np.testing.assert_allclose(net.predict_proba(X), expected, rtol=1e-4, atol=1e-5)
+    module = lw.to_torch(net)  # the scaler cannot fold into a padded convolution: a first x * scale + shift
+    with torch.no_grad():
+        torch_out = module(torch.from_numpy(X.reshape(-1, 1, 8, 8).astype(np.float32))).numpy()
+    np.testing.assert_allclose(torch_out, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_explain_gradcheck_and_diagnose_take_layers(tmp_path, capsys):
