@@ -37,11 +37,41 @@ def problem(dtype: str, m: int = M):
     return net, X, y, options
 
 
-def train(dtype: str, distributed=None, **changes):
-    net, X, y, options = problem(dtype)
+def batchnorm_problem(dtype: str):
+    """:func:`problem` through BatchNorms: one on the inputs (nothing below it), one between Dense layers.
+
+    98 = 6 * 16 + 2: the last batch holds two examples, one rank's shard is empty under 3 ranks; the
+    inputs' mean is far from 0 against their spread, where a one-pass variance would lose digits. The
+    Dense layer between them is nonlinear: a bias that feeds a BatchNorm directly has a gradient of
+    exactly 0, whose rounding noise Adam would scale up into steps (in one process as in several).
+    """
+    net, X, y, options = problem(dtype, m=M + 1)
+    X_val, y_val = options["validation_data"]
+    net = lw.Network([lw.BatchNorm(momentum=0.2), lw.Dense(12, activation="tanh"), lw.BatchNorm(activation="relu"),
+                      lw.Dropout(0.2), lw.Dense(3, activation="softmax")], input_dim=6, seed=3, dtype=dtype)
+    options["validation_data"] = (X_val * 0.5 + 20, y_val)
+    return net, X * 0.5 + 20, y, options
+
+
+def train(dtype: str, distributed=None, make=problem, **changes):
+    net, X, y, options = make(dtype)
     options.update(changes)
     history = net.fit(X, y, distributed=distributed, **options)
     return net, history
+
+
+class Counting:
+    """The real communicator, counting the collective calls made through it (every call reaches MPI)."""
+
+    COLLECTIVES = ("Allreduce", "allreduce", "Bcast", "bcast")
+
+    def __init__(self, comm):
+        self.comm, self.calls = comm, dict.fromkeys(self.COLLECTIVES, 0)
+
+    def __getattr__(self, name):
+        if name in self.COLLECTIVES:
+            self.calls[name] += 1
+        return getattr(self.comm, name)
 
 
 class FailAt(lw.Callback):
@@ -66,6 +96,7 @@ def main(scenario: str, out: Path) -> None:
 
     def record(name, net, history=None):
         np.save(out / f"{name}-rank{rank}.npy", net.theta)
+        np.save(out / f"{name}-state-rank{rank}.npy", net.state)
         if history is not None and rank == 0:
             (out / f"{name}-history.json").write_text(json.dumps(history.to_dict()))
 
@@ -81,6 +112,19 @@ def main(scenario: str, out: Path) -> None:
                                         **plain))
         if n != 2 and (out / "ckpt-n2.safetensors").exists():
             record("resumed-n2", *train("float64", "mpi", epochs=4, resume_from=out / "ckpt-n2.safetensors", **plain))
+    elif scenario == "batchnorm":
+        for dtype in ("float64", "float32"):
+            record(f"bn-{dtype}", *train(dtype, "mpi", make=batchnorm_problem))
+        checkpoint = out / f"ckpt-bn-n{MPI.COMM_WORLD.size}.safetensors"
+        train("float64", "mpi", make=batchnorm_problem, epochs=2, checkpoint=checkpoint, **PLAIN)
+    elif scenario == "count":
+        from layerwise.distributed.mpi import MPICommunicator
+
+        for name, make in (("dense", problem), ("bn", batchnorm_problem)):
+            counting = Counting(MPI.COMM_WORLD)
+            train("float32", MPICommunicator(counting), make=make, epochs=3, **PLAIN)
+            if rank == 0:
+                (out / f"count-{name}.json").write_text(json.dumps(counting.calls))
     elif scenario in ("raise", "kill"):
         train("float64", "mpi", epochs=4, checkpoint=out / "ckpt.safetensors", callbacks=[FailAt(1, 1, scenario)],
               **PLAIN)

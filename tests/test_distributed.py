@@ -124,11 +124,37 @@ def test_under_mpiexec_the_default_run_directory_is_named_once_by_rank_0(tmp_pat
     assert (run_dir / "model.safetensors").is_file() and run.stdout.count("test accuracy") == 1
 
 
-def test_batchnorm_is_refused_rather_than_normalised_by_each_shard():
-    net = lw.Network([lw.Dense(8, activation="identity"), lw.BatchNorm(activation="relu"),
-                      lw.Dense(2, activation="softmax")], input_dim=4, seed=0)
-    X = np.random.default_rng(0).standard_normal((20, 4))
-    before = net.theta.copy()
-    with pytest.raises(lw.ConfigError, match="BatchNorm layer 2 yet: its batch statistics are not synchronised"):
-        net.fit(X, (X[:, 0] > 0).astype(int), epochs=1, batch_size=8, distributed="mpi", verbose=0)
-    assert np.array_equal(net.theta, before)
+def test_batchnorm_under_mpi_normalises_by_the_global_batch_as_one_process_does(tmp_path):
+    bn = worker.batchnorm_problem
+    reference = {dtype: worker.train(dtype, make=bn) for dtype in ("float64", "float32")}
+    assert len(reference["float64"][1].epoch) > 3
+    full4, _ = worker.train("float64", make=bn, epochs=4, **PLAIN)
+    for n in (2, 3):
+        run = mpiexec(n, sys.executable, WORKER, "batchnorm", tmp_path)
+        assert run.returncode == 0, run.stderr
+        for dtype, tolerance in (("float64", 1e-12), ("float32", 1e-5)):
+            net, history = reference[dtype]
+            theta, state = ranks_agree(tmp_path, f"bn-{dtype}", n), ranks_agree(tmp_path, f"bn-{dtype}-state", n)
+            assert relative_error(theta, net.theta) < tolerance, (n, dtype, relative_error(theta, net.theta))
+            assert relative_error(state, net.state) < tolerance, (n, dtype, relative_error(state, net.state))
+            mine = json.loads((tmp_path / f"bn-{dtype}-history.json").read_text())
+            assert mine["epoch"] == history.epoch and mine["lr"] == history["lr"]
+            np.testing.assert_allclose(mine["val_loss"], history["val_loss"], rtol=100 * tolerance)
+        # a checkpoint written by n ranks, resumed in one process
+        alone, _ = worker.train("float64", make=bn, epochs=4, resume_from=tmp_path / f"ckpt-bn-n{n}.safetensors",
+                                **PLAIN)
+        assert relative_error(alone.theta, full4.theta) < 1e-12
+        assert relative_error(alone.state, full4.state) < 1e-12
+
+
+def test_one_allreduce_per_batch_carries_gradient_and_loss(tmp_path):
+    run = mpiexec(2, sys.executable, WORKER, "count", tmp_path)
+    assert run.returncode == 0, run.stderr
+    epochs, batches = 3, -(-worker.M // worker.B)
+    dense = json.loads((tmp_path / "count-dense.json").read_text())
+    # per batch the gradient with the loss; per epoch the training accuracy and the validation sums
+    assert dense["Allreduce"] == epochs * batches + 2 * epochs, dense
+    assert dense["allreduce"] == 0
+    # BatchNorm adds its forward sums of X and (X - mu)^2 (both layers) and its backward sums (layer 3 alone)
+    bn = json.loads((tmp_path / "count-bn.json").read_text())
+    assert bn["Allreduce"] == epochs * -(-(worker.M + 1) // worker.B) * (1 + 2 * 2 + 1) + 2 * epochs, bn

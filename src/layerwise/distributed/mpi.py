@@ -9,16 +9,33 @@ its shard; scaled by the shard's share of the batch,
     share_r = sum_{i in r} w_i / sum_i w_i   (sample and class weights)
 
 the shards' gradients sum to the gradient of the whole batch, which one
-``Allreduce`` of the flat buffer ``net.dtheta`` forms on every rank (the loss
-terms travel in a second, two-number ``Allreduce``). The L2 penalty belongs to
-the batch, not to a shard: it is left out of the shards' passes and added once,
+``Allreduce`` forms on every rank: while training, ``net.dtheta`` is the front
+of a buffer one slot longer, whose last slot carries the shard's share of the
+batch loss, so that gradient and loss travel together, in the network's dtype.
+(In float32 the batch loss is thus summed in float32: about 1e-7 relative, the
+precision of the float32 loss itself. Every rank receives the same sums, so
+schedules and early stopping decide alike on every rank; the validation loss
+is summed in float64, once per epoch.) The L2 penalty belongs to the batch,
+not to a shard: it is left out of the shards' passes and added once,
 ``dW += (lambda/m) W``, after the sum. Every rank then clips and steps alike.
+
+BatchNorm couples the examples of a batch through its mean and variance.
+Each BatchNorm's ``batch`` hook (a
+:class:`~layerwise.distributed.shards.ShardOfBatch`) completes its sums across
+the ranks. Forward: the sums of ``X``, then of ``(X - mu)^2`` about the
+batch's mean (two ``Allreduce`` calls; the one-process two-pass formula,
+where the one-pass ``sum X^2 - N mu^2`` would cancel catastrophically when
+``|mu| >> sigma``, in float32 above all). Backward: its ``dgamma`` and
+``dbeta`` (one ``Allreduce``, which a BatchNorm with no parameters below it
+skips). Every rank normalises by the batch's statistics and updates its
+running statistics with the batch's ``N``, as one process does.
 
 Every rank holds the same generator state (broadcast from rank 0 with the
 parameters), so every rank draws the same permutation each epoch; the dropout
 masks are drawn for the whole batch, as one process draws them, and each rank
-keeps the rows of its shard (:class:`ShardedGenerator`). Hence the arithmetic
-is the single process's up to the order of the sums.
+keeps the rows of its shard
+(:class:`~layerwise.distributed.shards.ShardedGenerator`). Hence the
+arithmetic is the single process's up to the order of the sums.
 
 An exception on one rank while training would leave the others waiting in the
 next collective call forever; :meth:`MPICommunicator.training` and the
@@ -34,7 +51,8 @@ import traceback
 import numpy as np
 
 from ..errors import ConfigError, LayerwiseError, TrainingDivergedError
-from ..layers import BatchNorm, Dropout
+from ..layers import BatchNorm
+from .shards import ShardedGenerator, ShardOfBatch, idle_pass
 
 _hook_installed = False
 
@@ -60,7 +78,8 @@ class MPICommunicator:
         self.MPI = _mpi()
         self.comm = self.MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        self.terms = np.zeros(1)
+        self.exchange = None  # while training: the gradient, then the loss, in one buffer
+        self.batch = (0, 1.0)  # the global batch's size and this shard's share of it
         self.decay = None
         self.rng = None
         if self.size > 1:
@@ -87,23 +106,28 @@ class MPICommunicator:
 
     @contextlib.contextmanager
     def training(self, net):
-        """Broadcast rank 0's parameters and generator, draw dropout masks batch-wide, abort all ranks on a failure.
+        """Broadcast rank 0's parameters, state and generator; share out the batch; abort all ranks on a failure.
 
-        A :class:`~layerwise.errors.TrainingDivergedError` is raised normally:
-        it is detected from summed values, on every rank at the same batch.
-        Any other exception is reported on stderr and ends every rank with
-        ``MPI_Abort`` (a lone failing rank would leave the others waiting).
+        While inside, ``net.dtheta`` is the front of the exchange buffer,
+        dropout masks are drawn batch-wide and every BatchNorm sums over the
+        global batch. A :class:`~layerwise.errors.TrainingDivergedError` is
+        raised normally: it is detected from summed values, on every rank at
+        the same batch. Any other exception is reported on stderr and ends
+        every rank with ``MPI_Abort`` (a lone failing rank would leave the
+        others waiting).
         """
-        batch_statistics = [f"{type(layer).__name__} layer {layer.l}" for layer in net.layers
-                            if isinstance(layer, BatchNorm)]
-        if batch_statistics:  # each rank would normalise by its own shard's statistics: not the one-process result
-            raise ConfigError(f"distributed='mpi' cannot train {', '.join(batch_statistics)} yet: its batch "
-                              "statistics are not synchronised across ranks; train it in one process")
-        original = net.rng
+        original, gradient = net.rng, net.dtheta
+        norms = [layer for layer in net.layers if isinstance(layer, BatchNorm)]
         try:
             self.comm.Bcast(net.theta, root=0)
+            self.comm.Bcast(net.state, root=0)
             original.bit_generator.state = self.comm.bcast(original.bit_generator.state, root=0)
             net.rng = self.rng = ShardedGenerator(original)
+            self.exchange = np.zeros(gradient.size + 1, dtype=gradient.dtype)
+            net.table.use_gradient(self.exchange[:-1])
+            net.dtheta = net.table.dtheta
+            for layer in norms:
+                layer.batch = ShardOfBatch(self)
             yield self
         except TrainingDivergedError:
             raise
@@ -111,6 +135,12 @@ class MPICommunicator:
             self.abort(exc)
         finally:
             net.rng = original
+            for layer in norms:
+                vars(layer).pop("batch", None)
+            if self.exchange is not None:
+                gradient[...] = net.dtheta
+                net.table.use_gradient(gradient)
+                net.dtheta, self.exchange = gradient, None
 
     def abort(self, exc: BaseException) -> None:
         """Report ``exc`` as this rank's failure and end every rank of the communicator."""
@@ -131,24 +161,24 @@ class MPICommunicator:
         """
         m = stop - start
         lo, hi = self.shard(start, stop)
+        share, share64 = _shares(net.dtype, weights, start, stop, lo, hi)
+        self.batch = (m, share)
         self.rng.window = (m, lo - start)
         l2, net.l2 = net.l2, 0.0  # the penalty belongs to the whole batch: added once, after the sum
         try:
             if hi > lo:
                 J, cache, grads = local_pass(lo, hi)
-            else:  # more ranks than examples in this batch: nothing to add, but the masks are still drawn
+            else:  # more ranks than examples in this batch: nothing to add, but join in what couples the batch
                 J, cache, grads = 0.0, {}, {}
                 net.dtheta[...] = 0
-                self.rng.skip_masks(net)
+                idle_pass(net)
         finally:
             net.l2 = l2
             self.rng.window = None
-        share, share64 = _shares(net.dtype, weights, start, stop, lo, hi)
         net.dtheta *= share
-        self.terms[0] = J * share64
-        self.comm.Allreduce(self.MPI.IN_PLACE, net.dtheta)
-        self.comm.Allreduce(self.MPI.IN_PLACE, self.terms)
-        J = float(self.terms[0])
+        self.exchange[-1] = J * share64
+        self.comm.Allreduce(self.MPI.IN_PLACE, self.exchange)  # the gradient and the loss, summed
+        J = float(self.exchange[-1])
         if net.l2:
             if self.decay is None or self.decay.size != net.n_weights:
                 self.decay = np.empty(net.n_weights, dtype=net.dtype)
@@ -177,52 +207,6 @@ def _shares(dtype, weights, start: int, stop: int, lo: int, hi: int) -> tuple:
     total64 = np.sum(weights[start:stop], dtype=np.float64)
     share64 = float(np.sum(weights[lo:hi], dtype=np.float64) / total64) if total64 > 0 else 0.0
     return dtype.type(share), share64
-
-
-class ShardedGenerator:
-    """The network's generator while a rank trains on a shard.
-
-    Outside a batch it is the generator itself. Inside one (``window`` set
-    to ``(m, offset)``: the global batch size and the shard's first row in the
-    batch), :meth:`random` draws the values for all ``m`` rows, exactly the
-    draws of one process, and returns the shard's rows: the dropout masks of
-    an example are those a single process gives it.
-    """
-
-    def __init__(self, rng: np.random.Generator):
-        self.generator = rng
-        self.window = None
-        self.buffers = {}
-
-    @property
-    def bit_generator(self):
-        return self.generator.bit_generator
-
-    def __getattr__(self, name):
-        if name == "generator":  # not yet set (while being copied)
-            raise AttributeError(name)
-        return getattr(self.generator, name)
-
-    def random(self, size=None, dtype=np.float64, out=None):
-        if self.window is None:
-            return self.generator.random(size, dtype=dtype, out=out)
-        m, offset = self.window
-        rows, width = size
-        key = (m, width, np.dtype(dtype).name)
-        if key not in self.buffers:
-            self.buffers[key] = np.empty((m, width), dtype=dtype)
-        full = self.generator.random((m, width), dtype=dtype, out=self.buffers[key])
-        part = full[offset: offset + rows]
-        if out is None:
-            return part.copy()
-        out[...] = part
-        return out
-
-    def skip_masks(self, net) -> None:
-        """Draw, and discard, the batch's dropout masks in the forward pass's order."""
-        for layer in net.layers:
-            if isinstance(layer, Dropout) and layer.rate > 0:
-                self.random((0,) + layer.input_shape, dtype=net.dtype)
 
 
 def _install_abort_hook(comm) -> None:

@@ -82,6 +82,11 @@ class ParamTable:
         self.grads = {"d" + name: grads[name] for name in order}
         self.state_views = state
 
+    def use_gradient(self, dtheta: np.ndarray) -> None:
+        """Make ``dtheta`` (of the gradient's length and dtype) the buffer the layers write their gradients into."""
+        self.dtheta = dtheta
+        self.bind(self.layers)
+
     def __getstate__(self) -> dict:
         """Pickle the buffers, not the views (pickle would turn them into copies)."""
         return {key: value for key, value in self.__dict__.items() if key not in ("params", "grads", "state_views")}

@@ -40,6 +40,17 @@ that is, in matrix form, one line::
 
 with the means over the batch (per column). ``gamma`` and ``beta`` are not
 decayed by L2 or weight decay.
+
+Every sum that couples the examples of the batch goes through the layer's
+``batch`` hook: :class:`WholeBatch`, the identity, when one process holds the
+batch. Under data-parallel training a process holds a shard of ``m`` of the
+batch's examples, and the communicator sets ``batch`` to an object with the
+same three methods that complete the sums across the shards (see
+:mod:`layerwise.distributed.shards`): ``size`` gives the batch's number of
+examples (so ``N`` counts the whole batch), ``sum`` the sums of ``X`` and of
+``(X - mu)^2``, and ``gradient`` the batch's ``dgamma`` and ``dbeta`` in the
+scale of the shard's own, so that ``mean(dZ) = (m/N) dbeta`` holds with the
+shard's ``m``. The equations above stay as they are.
 """
 
 from __future__ import annotations
@@ -51,6 +62,22 @@ from ..errors import ShapeError
 from ..ops.activations import Activation, get_activation
 from .base import Layer, ParamSpec, StateSpec, ones, register, zeros
 from .equations import Equation, first_equation
+
+
+class WholeBatch:
+    """The batch is all in this process: its sums are this process's sums (BatchNorm's default ``batch``)."""
+
+    def size(self, m: int) -> int:
+        """The number of examples in the batch, given the ``m`` rows this process holds."""
+        return m
+
+    def sum(self, sums: np.ndarray) -> np.ndarray:
+        """Per-feature sums over the batch (of ``X`` or ``(X - mu)^2``), given this process's (in place)."""
+        return sums
+
+    def gradient(self, grads: np.ndarray) -> np.ndarray:
+        """The batch's ``dgamma``, ``dbeta`` (rows of ``grads``), given this process's, in their scale (in place)."""
+        return grads
 
 
 @register
@@ -74,6 +101,9 @@ class BatchNorm(Layer):
     ``running_var<l>`` are saved with the model but never optimised.
     """
 
+    batch = WholeBatch()
+    """Where the sums over the batch come from (see the module docstring)."""
+
     def __init__(self, momentum: float = 0.1, eps: float = 1e-5, activation: str | Activation = "identity"):
         self.momentum = check_range("BatchNorm momentum", momentum, 0.0, 1.0, low_open=True)
         self.eps = check_range("BatchNorm eps", eps, 0.0, low_open=True)
@@ -85,7 +115,7 @@ class BatchNorm(Layer):
         self.Z_key, self.dZ_key, self.S_key = f"Z{l}", f"dZ{l}", f"S{l}"
         self.Xhat_key, self.stats_key, self.dA_prev_key = f"X^{l}", f"stats{l}", "d" + input_key
         self.axes = (0,) + tuple(range(2, len(shape) + 1))  # the batch, and the positions of an image
-        self.features = shape[0]
+        self.features, self.positions = shape[0], int(np.prod(shape[1:]))  # N = m * positions
         self.broadcast = (1, self.features) + (1,) * (len(shape) - 1)
         return shape
 
@@ -105,7 +135,7 @@ class BatchNorm(Layer):
     def buffers(self, m):
         shape = (m,) + self.input_shape
         out = {self.Z_key: shape, self.output_key: shape, self.dZ_key: shape, self.Xhat_key: shape,
-               self.stats_key: (4, self.features)}
+               self.stats_key: (6, self.features)}
         if self.needs_dA_prev:
             out[self.dA_prev_key] = shape
         return out
@@ -121,20 +151,21 @@ class BatchNorm(Layer):
         if not training:
             cache[self.output_key] = A = self.predict(A_prev)
             return A
-        N = A_prev.size // self.features
+        N = self.batch.size(A_prev.shape[0]) * self.positions
         if N < 2:
             raise ShapeError(f"BatchNorm layer {self.l} cannot train on a batch of one value per feature (the "
                              f"variance of one example is 0); use batches of at least 2 examples")
         stats = ws.get(self.stats_key)
         if stats is None:
-            stats = np.empty((4, self.features), dtype=A_prev.dtype)
-        mu, var, inv_sigma, scaled = stats
+            stats = np.empty((6, self.features), dtype=A_prev.dtype)
+        mu, var, inv_sigma, scaled = stats[:4]
         S, mu_b, inv_sigma_b = ws.get(self.S_key), self._per_feature(mu), self._per_feature(inv_sigma)
-        np.multiply(np.add.reduce(A_prev, axis=self.axes, out=mu_b, keepdims=True), 1 / N, out=mu_b)  # mu
+        np.add.reduce(A_prev, axis=self.axes, out=mu_b, keepdims=True)
+        np.multiply(self.batch.sum(mu), 1 / N, out=mu)  #                               mu = (1/N) sum X
         Xc = np.subtract(A_prev, mu_b, out=ws.get(self.Xhat_key))  #                                 X - mu
         squares = np.square(Xc, out=S)
-        np.multiply(np.add.reduce(squares, axis=self.axes, out=self._per_feature(var), keepdims=True), 1 / N,
-                    out=self._per_feature(var))  #                                       var = mean((X - mu)^2)
+        np.add.reduce(squares, axis=self.axes, out=self._per_feature(var), keepdims=True)
+        np.multiply(self.batch.sum(var), 1 / N, out=var)  #                            var = (1/N) sum (X - mu)^2
         np.sqrt(np.add(var, self.eps, out=inv_sigma), out=inv_sigma)
         np.divide(1, inv_sigma, out=inv_sigma)  #                                       1 / sqrt(var + eps)
         Xhat = np.multiply(Xc, inv_sigma_b, out=Xc)  #                                  X^ = (X - mu) / sigma
@@ -169,8 +200,10 @@ class BatchNorm(Layer):
             dA_prev = (gamma / sigma) * (dZ - mean(dZ) - X^ * mean(dZ * X^))
         """
         Z, A, Xhat, S = cache[self.Z_key], cache[self.output_key], cache[self.Xhat_key], ws.get(self.S_key)
-        _, _, inv_sigma, scaled = cache[self.stats_key]
-        m, N = Z.shape[0], Z.size // self.features
+        stats = cache[self.stats_key]
+        inv_sigma, scaled, whole = stats[2], stats[3], stats[4:]
+        m = Z.shape[0]
+        N = self.batch.size(m) * self.positions
         if dZ is None:
             dZ = self.activation.backward(dA, Z, A, out=ws.get(self.dZ_key), scratch=S)  # dZ = dA * g'(Z)
         grads[self.dZ_key] = dZ
@@ -181,10 +214,12 @@ class BatchNorm(Layer):
         if not self.needs_dA_prev:
             return None
         # dA_prev = (gamma / sigma) * (dZ - mean(dZ) - X^ * mean(dZ * X^)), with mean = (m/N) dbeta, (m/N) dgamma
-        dA_prev = np.multiply(Xhat, self._per_feature(np.multiply(self.dgamma, m / N, out=scaled)),
+        whole[0], whole[1] = self.dgamma, self.dbeta
+        dgamma, dbeta = self.batch.gradient(whole)  #                the whole batch's, when this is a shard of it
+        dA_prev = np.multiply(Xhat, self._per_feature(np.multiply(dgamma, m / N, out=scaled)),
                               out=ws.get(self.dA_prev_key))
         np.subtract(dZ, dA_prev, out=dA_prev)
-        dA_prev -= self._per_feature(np.multiply(self.dbeta, m / N, out=scaled))
+        dA_prev -= self._per_feature(np.multiply(dbeta, m / N, out=scaled))
         dA_prev *= self._per_feature(np.multiply(self.gamma, inv_sigma, out=scaled))
         return dA_prev
 

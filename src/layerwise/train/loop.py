@@ -86,9 +86,9 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
         callback_list.append(CheckpointWriter(checkpoint, opt, sched, history, stopper))
     cbs = CallbackList(callback_list)
 
-    trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm, comm)
     net.stop_training = False
     with contextlib.nullcontext() if comm is None else comm.training(net):
+        trainer = _Trainer(net, X, Y, weights, batch_size, shuffle, opt, clip_norm, comm)  # net.dtheta as set there
         cbs.on_train_begin(net, {})
         if stopper is not None and stopping_state is not None:
             stopper.load_state_dict(stopping_state)
