@@ -55,7 +55,8 @@ import numpy as np
 import safetensors.numpy
 
 from .._version import __version__
-from ..engine.network import Network, _example_shape
+from ..engine.layout import example_shape
+from ..engine.network import Network
 from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 from ..limits import require_memory
 from ..preprocessing import Preprocessing, Standardize
@@ -350,7 +351,7 @@ def _network_for(path, config: dict, header: Header) -> Network:
     example = config.get("input_shape") or input_dim  # (C, H, W) for images, written since format 2
     try:
         net = Network.from_config({**config, "input_dim": None, "input_shape": None})
-        if math.prod(_example_shape(example)) != input_dim:
+        if math.prod(example_shape(example)) != input_dim:
             raise ConfigError(f"input_shape {example} does not hold input_dim={input_dim} values")
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
