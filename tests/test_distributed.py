@@ -88,6 +88,16 @@ def test_a_failing_rank_stops_every_rank(tmp_path, how):
     assert lw.load(checkpoint).n_params == net.n_params
 
 
+def test_a_rank_failing_before_training_under_layerwise_train_stops_every_rank(tmp_path):
+    # MPMD: rank 0 trains on iris, rank 1 is given a data file its node lacks; rank 0 must not wait for it
+    train = [sys.executable, "-m", "layerwise", "train", "--epochs", "2", "--quiet", "--out", tmp_path / "run",
+             "--data"]
+    run = mpiexec(1, *train, "iris", ":", "-n", "1", *train, tmp_path / "absent.csv", timeout=60)
+    assert run.returncode == 2
+    assert "layerwise: error: rank 1 of 2 failed while running layerwise train (" in run.stderr
+    assert "absent.csv" in run.stderr and "Traceback" not in run.stderr
+
+
 def test_shards_cover_each_batch_once_with_sizes_differing_by_at_most_one():
     comm = MPICommunicator()
     for size in (2, 3, 5):

@@ -400,9 +400,23 @@ def train_options(args, **defaults) -> cfg.TrainOptions:
 
 
 def cmd_train(args) -> int:
-    """``layerwise train``: train, report the test result, write the run directory."""
-    opts = train_options(args)
+    """``layerwise train``: train, report the test result, write the run directory.
+
+    Under ``mpiexec`` a failure on any rank, in training or around it (options, data, files), ends every
+    rank at once: a rank that merely returned its error would leave the others waiting in the next
+    collective call.
+    """
     comm = _communicator()
+    if comm is None:
+        return _train(args, None)
+    try:
+        return _train(args, comm)
+    except BaseException as exc:  # noqa: B036 (every failure must end the other ranks)
+        comm.abort(exc, "running layerwise train")
+
+
+def _train(args, comm) -> int:
+    opts = train_options(args)
     if comm is not None:  # under mpiexec: one run directory, named by rank 0; the other ranks work silently
         opts = dataclasses.replace(opts, out=comm.comm.bcast(opts.out or str(default_run_dir()), root=0),
                                    quiet=opts.quiet or not comm.root)

@@ -142,14 +142,19 @@ class MPICommunicator:
                 net.table.use_gradient(gradient)
                 net.dtheta, self.exchange = gradient, None
 
-    def abort(self, exc: BaseException) -> None:
-        """Report ``exc`` as this rank's failure and end every rank of the communicator."""
-        if not isinstance(exc, LayerwiseError):
+    def abort(self, exc: BaseException, doing: str = "training") -> None:
+        """Report ``exc`` as this rank's failure while ``doing`` and end every rank of the communicator.
+
+        Bad input (a LayerwiseError or OSError) is reported in one line and ends with status 2; any
+        other exception with its traceback too, and status 1.
+        """
+        expected = isinstance(exc, (LayerwiseError, OSError))
+        if not expected:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        sys.stderr.write(f"layerwise: error: rank {self.rank} of {self.size} failed while training "
+        sys.stderr.write(f"layerwise: error: rank {self.rank} of {self.size} failed while {doing} "
                          f"({type(exc).__name__}: {exc}); stopping every rank\n")
         sys.stderr.flush()
-        self.comm.Abort(2 if isinstance(exc, LayerwiseError) else 1)
+        self.comm.Abort(2 if expected else 1)
 
     def batch_gradient(self, net, local_pass, start: int, stop: int, weights: np.ndarray | None):
         """The loss ``J`` and gradient (in ``net.dtheta``) of the global batch ``start:stop``, on every rank.
