@@ -60,16 +60,32 @@ class Optimizer:
         """Number of scratch arrays per parameter: one work buffer, plus one for an L2-decayed gradient."""
         return 1 + (getattr(self, "weight_decay", 0.0) > 0 and not getattr(self, "decoupled", False))
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list) -> None:
-        """The step in whole-array NumPy operations, using ``scratch`` for temporaries."""
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list,
+                weight_decay: float) -> None:
+        """The step in whole-array NumPy operations, using ``scratch`` for temporaries, with ``weight_decay``
+        in place of the attribute (0 for the parts of ``p`` that are not decayed)."""
         raise NotImplementedError
 
-    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], dtype: type) -> None:
-        """The same step in one pass (:mod:`layerwise.fused`), on flat arrays, with scalars cast to ``dtype``."""
+    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], dtype: type,
+                      weight_decay: float) -> None:
+        """The same step in one pass (:mod:`layerwise.optim.kernels`), on flat arrays, with scalars cast to
+        ``dtype``."""
         raise NotImplementedError
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
+             decayed: Mapping[str, int] | None = None) -> None:
         """Update every array of ``params`` in place from ``grads["d" + name]``.
+
+        Parameters
+        ----------
+        params, grads : mapping of str to ndarray
+            The parameters and their gradients (``grads["d" + name]``).
+        decayed : mapping of str to int, optional
+            For a parameter named here, how many of its leading elements (in C order) ``weight_decay``
+            acts on; the rest are updated without it. A parameter not named, and every parameter when
+            ``decayed`` is None, decays whole (``torch.optim`` with one parameter group). The training
+            loop passes ``{"theta": net.n_weights}``: the weights lead the flat buffer, and biases and
+            normalisation parameters are not decayed.
 
         Raises
         ------
@@ -77,6 +93,8 @@ class Optimizer:
             If a gradient is missing or a parameter is not a floating-point array.
         ShapeError
             If a gradient's shape differs from its parameter's.
+        ConfigError
+            If a decayed length is not an integer in ``[0, size]``, or splits an array that is not contiguous.
         """
         self.steps += 1
         for name, p in params.items():
@@ -88,15 +106,38 @@ class Optimizer:
             state = self._state.get(name)
             if state is None:
                 state = self._create_state(name, p)
+            parts = self._parts(name, p, decayed)
             if fused.ENABLED and p.flags.c_contiguous:
-                g = np.ascontiguousarray(g, dtype=p.dtype)
-                flat_state = {buf: array.reshape(-1) for buf, array in state.items()}  # views: the kernels walk 1-D
-                self._fused_update(p.reshape(-1), g.reshape(-1), flat_state, p.dtype.type)
-            else:
-                scratch = self._scratch.get(name)
-                if scratch is None:
-                    scratch = self._scratch[name] = list(np.zeros((self._n_scratch(), *p.shape), dtype=p.dtype))
-                self._update(p, g, state, scratch)
+                g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+                flat, flat_state = p.reshape(-1), {buf: array.reshape(-1) for buf, array in state.items()}
+                for part, weight_decay in parts:  # views: the kernels walk 1-D
+                    self._fused_update(flat[part], g[part], {buf: array[part] for buf, array in flat_state.items()},
+                                       p.dtype.type, weight_decay)
+                continue
+            scratch = self._scratch.get(name)
+            if scratch is None:
+                scratch = self._scratch[name] = list(np.zeros((self._n_scratch(), *p.shape), dtype=p.dtype))
+            if len(parts) == 1 and parts[0][0] == slice(None):
+                self._update(p, g, state, scratch, parts[0][1])
+                continue
+            g = np.ascontiguousarray(g).reshape(-1)
+            flat, flat_state = p.reshape(-1), {buf: array.reshape(-1) for buf, array in state.items()}
+            for part, weight_decay in parts:
+                self._update(flat[part], g[part], {buf: array[part] for buf, array in flat_state.items()},
+                             [array.reshape(-1)[part] for array in scratch], weight_decay)
+
+    def _parts(self, name: str, p: np.ndarray, decayed: Mapping[str, int] | None) -> list[tuple[slice, float]]:
+        """``[(part of the flattened p, its weight decay)]``: the decayed leading elements, then the rest."""
+        weight_decay = getattr(self, "weight_decay", 0.0)
+        if not weight_decay or decayed is None or name not in decayed:
+            return [(slice(None), weight_decay)]
+        n = check_range(f"{type(self).__name__}: decayed[{name!r}]", decayed[name], 0, p.size, integer=True)
+        if n == p.size:
+            return [(slice(None), weight_decay)]
+        if not p.flags.c_contiguous:
+            raise ConfigError(f"{type(self).__name__}: decayed[{name!r}]={n} splits parameter {name!r}, which "
+                              f"must then be a contiguous array; received one with strides {p.strides}")
+        return [(slice(0, n), weight_decay), (slice(n, None), 0.0)] if n else [(slice(None), 0.0)]
 
     def _create_state(self, name: str, p: np.ndarray) -> dict[str, np.ndarray]:
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":

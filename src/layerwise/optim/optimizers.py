@@ -8,8 +8,13 @@ An optimizer updates parameters in place from their gradients::
 ``params`` maps names to arrays (the seed's ``{"W1": ..., "b1": ...}``, or one
 flat ``{"theta": net.theta}``); the gradient of ``params[name]`` is
 ``grads["d" + name]``, the seed's naming. Gradients are only read, never
-modified. ``opt.lr`` may be changed between steps (that is how a learning-rate
-schedule drives the optimizer).
+modified. ``weight_decay`` (every optimizer's) acts on the weights alone when
+:meth:`Network.fit <layerwise.Network.fit>` trains: biases and normalisation
+parameters are not decayed, as the L2 penalty does not penalise them; it
+passes ``decayed={"theta": net.n_weights}`` to :meth:`Optimizer.step`, the
+weights being the leading stretch of the flat buffer. ``opt.lr`` may be
+changed between steps (that is how a learning-rate schedule drives the
+optimizer).
 
 The update rules follow ``torch.optim`` exactly, with the same defaults. Each
 optimizer keeps, per parameter name, its state buffers (momentum, moment
@@ -18,7 +23,7 @@ allocates nothing and float32 stays float32. Each rule is written twice, with
 the same arithmetic in the same order: as in-place NumPy operations over whole
 arrays (:meth:`Optimizer._update`, which also uses one or two scratch
 buffers), and as one fused pass per parameter compiled by numba
-(:meth:`Optimizer._fused_update` and :mod:`layerwise.fused`), which is used
+(:meth:`Optimizer._fused_update` and :mod:`layerwise.optim.kernels`), which is used
 when numba is installed and gives bit-identical results 3-5 times faster.
 
 Checkpoints
@@ -76,7 +81,7 @@ class SGD(Optimizer):
     nesterov : bool, default False
         Requires ``momentum > 0``.
     weight_decay : float >= 0, default 0
-        L2 penalty added to the gradient.
+        L2 penalty added to the gradient (of the weights only, when trained by ``Network.fit``).
     """
 
     name = "sgd"
@@ -94,10 +99,10 @@ class SGD(Optimizer):
     def _buffers(self):
         return ("momentum_buffer",) if self.momentum else ()
 
-    def _update(self, p, g, state, scratch):
+    def _update(self, p, g, state, scratch, weight_decay):
         tmp = scratch[0]
-        if self.weight_decay:
-            g = _add_scaled(g, p, self.weight_decay, out=scratch[1])
+        if weight_decay:
+            g = _add_scaled(g, p, weight_decay, out=scratch[1])
         update = g
         if self.momentum:
             buf = state["momentum_buffer"]
@@ -111,9 +116,9 @@ class SGD(Optimizer):
         np.multiply(update, self._lr, out=tmp)
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype):
+    def _fused_update(self, p, g, state, dtype, weight_decay):
         fused.sgd(p, g, state.get("momentum_buffer", fused.absent(dtype)), dtype(self._lr), dtype(self.momentum),
-                  self.nesterov, dtype(self.weight_decay))
+                  self.nesterov, dtype(weight_decay))
 
 
 class RMSProp(Optimizer):
@@ -136,6 +141,7 @@ class RMSProp(Optimizer):
     centered : bool, default False
         Normalise by an estimate of the gradient's variance instead of its second moment.
     weight_decay : float >= 0, default 0
+        L2 penalty added to the gradient (of the weights only, when trained by ``Network.fit``).
     """
 
     name = "rmsprop"
@@ -154,10 +160,10 @@ class RMSProp(Optimizer):
     def _buffers(self):
         return ("square_avg",) + ("momentum_buffer",) * (self.momentum > 0) + ("grad_avg",) * self.centered
 
-    def _update(self, p, g, state, scratch):
+    def _update(self, p, g, state, scratch, weight_decay):
         tmp = scratch[0]
-        if self.weight_decay:
-            g = _add_scaled(g, p, self.weight_decay, out=scratch[1])
+        if weight_decay:
+            g = _add_scaled(g, p, weight_decay, out=scratch[1])
         square_avg = state["square_avg"]
         square_avg *= self.alpha
         np.multiply(g, g, out=tmp)
@@ -182,11 +188,11 @@ class RMSProp(Optimizer):
             tmp *= self._lr
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype):
+    def _fused_update(self, p, g, state, dtype, weight_decay):
         none = fused.absent(dtype)
         fused.rmsprop(p, g, state["square_avg"], state.get("grad_avg", none), state.get("momentum_buffer", none),
                       dtype(self._lr), dtype(self.alpha), dtype(1.0 - self.alpha), dtype(self.eps),
-                      dtype(self.momentum), self.centered, dtype(self.weight_decay))
+                      dtype(self.momentum), self.centered, dtype(weight_decay))
 
 
 class Adam(Optimizer):
@@ -207,7 +213,8 @@ class Adam(Optimizer):
     betas : (float, float) in [0, 1), default (0.9, 0.999)
     eps : float > 0, default 1e-8
     weight_decay : float >= 0, default 0
-        L2 penalty added to the gradient (see :class:`AdamW` for the decoupled form).
+        L2 penalty added to the gradient (see :class:`AdamW` for the decoupled form); of the weights only,
+        when trained by ``Network.fit``.
     amsgrad : bool, default False
     """
 
@@ -232,14 +239,14 @@ class Adam(Optimizer):
     def _buffers(self):
         return ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * self.amsgrad
 
-    def _update(self, p, g, state, scratch):
+    def _update(self, p, g, state, scratch, weight_decay):
         tmp = scratch[0]
         beta1, beta2 = self.betas
-        if self.weight_decay:
+        if weight_decay:
             if self.decoupled:
-                p *= 1.0 - self._lr * self.weight_decay
+                p *= 1.0 - self._lr * weight_decay
             else:
-                g = _add_scaled(g, p, self.weight_decay, out=scratch[1])
+                g = _add_scaled(g, p, weight_decay, out=scratch[1])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _lerp(exp_avg, g, 1.0 - beta1, tmp)
         exp_avg_sq *= beta2
@@ -256,11 +263,11 @@ class Adam(Optimizer):
         tmp *= step_size
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype):
+    def _fused_update(self, p, g, state, dtype, weight_decay):
         beta1, beta2 = self.betas
         correction2 = math.sqrt(1.0 - beta2**self.steps)
         step_size = self._lr * correction2 / (1.0 - beta1**self.steps)
-        decay, shrink = (0.0, 1.0 - self._lr * self.weight_decay) if self.decoupled else (self.weight_decay, 1.0)
+        decay, shrink = (0.0, 1.0 - self._lr * weight_decay) if self.decoupled else (weight_decay, 1.0)
         fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", fused.absent(dtype)),
                    dtype(step_size),
                    dtype(1.0 - beta1), dtype(beta2), dtype(1.0 - beta2), dtype(self.eps * correction2), self.amsgrad,
@@ -272,7 +279,8 @@ class AdamW(Adam):
 
     Each step first shrinks the parameters, ``W *= 1 - lr * weight_decay``, then
     applies the Adam update to the raw gradient. Same parameters as :class:`Adam`;
-    ``weight_decay`` defaults to 0.01.
+    ``weight_decay`` defaults to 0.01. ``Network.fit`` shrinks the weights alone: biases and
+    normalisation parameters (BatchNorm's gamma and beta) are not decayed.
     """
 
     name = "adamw"

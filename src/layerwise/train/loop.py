@@ -152,6 +152,7 @@ class _Trainer:
         self.owned = None if comm is None else comm.owned(m, batch_size)  # the positions this rank trains on
         self.workspaces = {}
         self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
+        self.decayed = {"theta": net.n_weights}  # weight decay acts on the weights alone, theta's leading stretch
 
     def workspace(self, m: int) -> dict:
         """Buffers for a batch of ``m`` examples, allocated on first use and reused."""
@@ -193,7 +194,7 @@ class _Trainer:
                                                         self.optimizer, self.X, self.Y, self.weights))
             if self.clip_norm is not None:
                 clip_grad_norm(self.grads, self.clip_norm)
-            self.optimizer.step(self.params, self.grads)
+            self.optimizer.step(self.params, self.grads, self.decayed)
             total_loss += J * (stop - start)
             if listening:
                 callbacks.on_batch_end(net, batch, {"loss": J, "size": stop - start, "cache": cache, "grads": grads})
