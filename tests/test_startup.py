@@ -1,9 +1,12 @@
-"""Start-up: the light commands do not import the heavy libraries (scipy, scikit-learn, matplotlib)."""
+"""Start-up: the light commands do not import the heavy libraries (scipy, scikit-learn, matplotlib), --help not
+even NumPy, and ``import layerwise`` imports nothing of the package until a name is used."""
 
 import subprocess
 import sys
 
 import pytest
+
+import layerwise as lw
 
 HEAVY = ("scipy", "sklearn", "matplotlib", "torch", "pandas", "pyarrow")
 
@@ -41,8 +44,33 @@ def test_import_layerwise_is_light():
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["info", "--help"]])
-def test_help_imports_none_of_the_heavy_libraries(argv):
-    assert not set(HEAVY) & loaded_after(*argv)
+def test_help_imports_none_of_the_heavy_libraries_nor_numpy(argv):
+    assert not {*HEAVY, "numpy"} & loaded_after(*argv)
+
+
+def test_import_layerwise_loads_names_when_used():
+    probe = ("import sys, layerwise as lw\nbefore = 'numpy' in sys.modules\n"
+             "net = lw.Network([lw.Dense(2)], input_dim=3)\n"
+             "print(before, type(net).__module__, lw.io.model_file.__name__, 'Network' in dir(lw))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.split() == ["False", "layerwise.engine.network", "layerwise.io.model_file", "True"]
+    from layerwise import __all__
+
+    assert not [name for name in __all__ if getattr(lw, name, None) is None]
+
+
+def test_the_options_name_what_the_registries_hold():
+    # the parser writes the names out, so that --help needs no NumPy; they must be the registries' names
+    from layerwise.cli import config
+    from layerwise.ops.activations import ACTIVATIONS
+    from layerwise.ops.losses import LOSSES
+    from layerwise.optim.optimizers import ALIASES, OPTIMIZERS
+    from layerwise.optim.schedules import SCHEDULES
+
+    assert config.activation_name.names == tuple(sorted(ACTIVATIONS))
+    assert config.loss_name.names == tuple(sorted(set(LOSSES) - {"poisson"}))
+    assert config.optimizer_name.names == tuple(sorted([*OPTIMIZERS, *ALIASES]))
+    assert config.schedule_name.names == tuple(sorted(SCHEDULES))
 
 
 def test_info_imports_none_of_the_heavy_libraries(model_path):

@@ -22,10 +22,14 @@ Module-level imports never go upward (``tests/test_layout.py`` checks it).
 Three conveniences reach upward when called, importing then: ``Network.fit``
 (the training loop), ``Network.save`` (the model file) and ``fit(...,
 diagnostics=...)`` (the gradient monitor of ``inspect``).
+
+``import layerwise`` itself loads only the errors and the version: every public name
+(``lw.Network``, ``lw.load``...) and subpackage (``lw.io``) is imported when first used.
 """
 
+from importlib import import_module
+
 from ._version import __version__
-from .engine.network import Network
 from .errors import (
     ConfigError,
     DataError,
@@ -35,28 +39,40 @@ from .errors import (
     ShapeError,
     TrainingDivergedError,
 )
-from .inspect.gradcheck import GradcheckReport, gradcheck
-from .io.model_file import load
-from .layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
-from .ops.activations import ACTIVATIONS
-from .ops.losses import LOSSES
-from .optim.optimizers import SGD, Adam, AdamW, RMSProp, clip_grad_norm, get_optimizer
-from .optim.schedules import get_schedule
-from .train.callbacks import Callback, EarlyStopping
-from .train.history import History
 
-_LAZY = {"MLPClassifier": "interop.estimators", "MLPRegressor": "interop.estimators", "to_onnx": "interop.export",
-         "to_torch": "interop.export",
-         "from_torch": "interop.export"}
+_LAZY = {
+    "Network": "engine.network", "GradcheckReport": "inspect.gradcheck", "gradcheck": "inspect.gradcheck",
+    "load": "io.model_file", "AvgPool2D": "layers", "BatchNorm": "layers", "Conv2D": "layers", "Dense": "layers",
+    "Dropout": "layers", "Flatten": "layers", "MaxPool2D": "layers",
+    "ACTIVATIONS": "ops.activations", "LOSSES": "ops.losses", "SGD": "optim.optimizers", "Adam": "optim.optimizers",
+    "AdamW": "optim.optimizers", "RMSProp": "optim.optimizers", "clip_grad_norm": "optim.optimizers",
+    "get_optimizer": "optim.optimizers", "get_schedule": "optim.schedules", "Callback": "train.callbacks",
+    "EarlyStopping": "train.callbacks", "History": "train.history", "MLPClassifier": "interop.estimators",
+    "MLPRegressor": "interop.estimators", "to_onnx": "interop.export", "to_torch": "interop.export",
+    "from_torch": "interop.export",
+}
+"""Where each public name lives. They are imported on first use, so that ``import layerwise`` and the
+command line's ``--help`` start without loading NumPy and the whole package."""
+
+_SUBPACKAGES = ("ops", "layers", "engine", "preprocessing", "optim", "io", "distributed", "train", "inspect",
+                "interop", "data", "cli", "limits")
 
 
 def __getattr__(name: str):
-    """Import the scikit-learn estimators and the exporters only when first used."""
+    """Import a public name (or a subpackage, ``lw.io``) when it is first used, then keep it."""
     if name in _LAZY:
-        from importlib import import_module
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBPACKAGES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'layerwise' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'layerwise' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBPACKAGES})
+
 
 __all__ = [
     "ACTIVATIONS",

@@ -19,7 +19,7 @@ import traceback
 
 from ..errors import LayerwiseError
 from .console import PROG
-from .parser import build_parser
+from .parser import build_parser, handler
 
 __all__ = ["main"]
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.handler(args) or 0
+        return handler(args.command)(args) or 0
     except BrokenPipeError:  # the reader of our output went away (``layerwise predict ... | head``)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

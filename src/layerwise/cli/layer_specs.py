@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
-from ..ops.activations import ACTIVATIONS
 
 ARCHITECTURES = {
     "lenet5": "conv:6x5x5,relu,pad=2; maxpool:2; conv:16x5x5,relu; maxpool:2; flatten; dense:120,relu; "
@@ -112,6 +111,8 @@ def _from_words(kind: str, args: list[str]) -> dict:
 
 
 def _activation(word: str) -> str:
+    from ..ops.activations import ACTIVATIONS  # here, so that building the parser needs no NumPy
+
     if word not in ACTIVATIONS:
         raise ValueError(f"unknown activation or option {word!r}; activations: {', '.join(sorted(ACTIVATIONS))}")
     return word

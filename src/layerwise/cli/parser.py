@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from .._version import __version__
 from . import config as cfg
 from . import layer_specs as specs
 from .console import PROG
-from .tools import cmd_diagnose, cmd_explain, cmd_export, cmd_gradcheck
-from .train import cmd_train
-from .use import cmd_evaluate, cmd_info, cmd_predict
+
+HANDLERS = {"train": "train", "evaluate": "use", "predict": "use", "info": "use", "gradcheck": "tools",
+            "explain": "tools", "export": "tools", "diagnose": "tools"}
+"""The module holding each command's ``cmd_<command>`` function, imported only when that command runs
+(so that ``--help`` loads neither NumPy nor the training code)."""
+
+
+def handler(command: str):
+    """The function that runs ``command``."""
+    return getattr(importlib.import_module(f".{HANDLERS[command]}", __package__), f"cmd_{command}")
 
 
 class Parser(argparse.ArgumentParser):
@@ -184,7 +192,6 @@ def build_parser() -> Parser:
                      "  layerwise train --data pictures.npz --input-shape 3x32x32 --layers \"conv:8x5x5; "
                      "avgpool:2; dropout:0.25\"", common)
     _add_training_options(train)
-    train.set_defaults(handler=cmd_train)
 
     evaluate = _command(commands, "evaluate", "Measure a saved model on labelled data.",
                         "  layerwise evaluate runs/iris/model.safetensors --split test\n"
@@ -200,7 +207,6 @@ def build_parser() -> Parser:
                           help="confusion-matrix figure of a classifier, predicted-versus-true figure of a regression "
                                "(default: confusion.png or predicted.png beside the model)")
     evaluate.add_argument("--no-plot", action="store_true", help="do not draw the figure")
-    evaluate.set_defaults(handler=cmd_evaluate)
 
     predict = _command(commands, "predict", "Predict with a saved model; CSV out.",
                        "  layerwise predict model.safetensors new.csv\n"
@@ -210,13 +216,11 @@ def build_parser() -> Parser:
     predict.add_argument("input", metavar="INPUT", help="features: a .csv, .npz or .npy file, or - for CSV on stdin")
     predict.add_argument("--output", "-o", metavar="FILE", help="write the CSV here (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="add the class probabilities (classifiers)")
-    predict.set_defaults(handler=cmd_predict)
 
     info = _command(commands, "info", "Show a model's layers, shapes and parameter counts.",
                     "  layerwise info runs/iris/model.safetensors", common)
     info.add_argument("model", metavar="MODEL", help="a model.safetensors file")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
-    info.set_defaults(handler=cmd_info)
 
     gradcheck = _command(commands, "gradcheck", "Check backpropagation against finite differences (float64).",
                          "  layerwise gradcheck\n  layerwise gradcheck --hidden 8,8 --activation tanh --loss mse",
@@ -226,7 +230,6 @@ def build_parser() -> Parser:
                            help="examples in the batch (default: 8)")
     gradcheck.add_argument("--tolerance", type=cfg.positive_float, default=1e-6, metavar="TOL",
                            help="largest relative error accepted (default: 1e-6)")
-    gradcheck.set_defaults(handler=cmd_gradcheck)
 
     explain = _command(commands, "explain", "Print the backpropagation equations with the shape of every term.",
                        "  layerwise explain --hidden 64,32 --inputs 64 --outputs 10\n"
@@ -239,13 +242,11 @@ def build_parser() -> Parser:
                          help="run one forward and backward pass and print the norm of each gradient")
     explain.add_argument("--data", type=cfg.text, metavar="SOURCE",
                          help="with --run and a MODEL: take the batch from this data (default: random)")
-    explain.set_defaults(handler=cmd_explain)
 
     export = _command(commands, "export", "Export a saved model to ONNX.",
                       "  layerwise export runs/iris/model.safetensors --onnx iris.onnx", common)
     export.add_argument("model", metavar="MODEL", help="a model.safetensors file")
     export.add_argument("--onnx", metavar="FILE", required=True, help="the ONNX file to write")
-    export.set_defaults(handler=cmd_export)
 
     diagnose = _command(commands, "diagnose", "Report per-layer gradient health, of a run or of a short training.",
                         "  layerwise diagnose runs/20260101-120000\n"
@@ -253,5 +254,4 @@ def build_parser() -> Parser:
     diagnose.add_argument("run_dir", metavar="RUN_DIR", nargs="?",
                           help="a run directory written by 'train --diagnose' (or train afresh with the options)")
     _add_training_options(diagnose)
-    diagnose.set_defaults(handler=cmd_diagnose)
     return parser
