@@ -1,7 +1,6 @@
 """Loading data sets: the bundled ones, CSV, NPZ and NPY files, task detection and every error message."""
 
 import io
-import re
 import sys
 
 import numpy as np
@@ -176,8 +175,8 @@ def test_csv_header_can_be_forced(tmp_path):
     path = write(tmp_path, "1,2,3\n4,5,6\n")
     data = load_csv(path, header=True)
     assert data.feature_names == ["1", "2"] and data.X.tolist() == [[4.0, 5.0]]
-    with pytest.raises(DataError, match=r"feature column 0 is not numeric; line 1 holds 'a'"):
-        load_csv(write(tmp_path, "a,b,c\n1,2,3\n", "h.csv"), header=False)
+    data = load_csv(write(tmp_path, "a,b,c\n1,2,3\n", "h.csv"), header=False)
+    assert data.feature_names is None and data.X.tolist() == [["a", "b"], ["1", "2"]] and data.classes == ["3", "c"]
 
 
 def test_csv_quirks_bom_spaces_quotes_crlf_blank_lines(tmp_path):
@@ -221,24 +220,24 @@ def test_csv_ragged_rows(tmp_path):
         load_dataset(write(tmp_path, "1,2,0\n3,4,1,9\n"))
 
 
-def test_csv_non_numeric_feature_names_the_column(tmp_path):
-    path = write(tmp_path, "age,city,income,y\n30,5,1.5,0\n41,Paris,2.5,1\n22,Oslo,3.5,0\n")
-    with pytest.raises(DataError, match=r"feature column 'city' \(index 1\) is not numeric; line 3 holds 'Paris'"):
-        load_dataset(path)
+def test_csv_text_feature_is_a_column_of_categories(tmp_path):
+    path = write(tmp_path, "age,city,income,y\n30,5,1.5,0\n41,Paris,2.5,1\n22, Oslo ,3.5,0\n")
+    data = load_dataset(path)
+    assert data.X.dtype == object and data.table and data.feature_names == ["age", "city", "income"]
+    assert data.X.tolist() == [[30.0, "5", 1.5], [41.0, "Paris", 2.5], [22.0, "Oslo", 3.5]]
 
 
-def test_csv_non_numeric_is_reported_before_missing(tmp_path):
-    path = write(tmp_path, "a,b,y\n,1,0\n2,x,1\n")
-    with pytest.raises(DataError, match=r"feature column 'b' \(index 1\) is not numeric; line 3"):
-        load_dataset(path)
+def test_csv_text_column_keeps_missing_tokens_as_categories_but_empty_fields_as_missing(tmp_path):
+    data = load_dataset(write(tmp_path, "a,b,y\n,NA,0\n2,x,1\n3,,0\n"))
+    assert np.isnan(data.X[0, 0]) and data.X[1:, 0].tolist() == [2.0, 3.0]
+    assert data.X[:, 1].tolist() == ["NA", "x", None]
 
 
 @pytest.mark.parametrize("token", ["", "NA", "nan", "?", "null"])
-def test_csv_missing_feature_gives_the_line(tmp_path, token):
-    path = write(tmp_path, f"a,b,y\n1,2,0\n\n3,4,1\n5,{token},1\n6,,0\n")
-    expected = re.escape(f"data.csv line 5 has a missing value ('{token}') in column 'b' (index 1)")
-    with pytest.raises(DataError, match=expected):
-        load_dataset(path)
+def test_csv_missing_numeric_feature_is_nan(tmp_path, token):
+    data = load_dataset(write(tmp_path, f"a,b,y\n1,2,0\n\n3,4,1\n5,{token},1\n6,,0\n"))
+    assert data.X.dtype == np.float64 and data.X[:, 0].tolist() == [1, 3, 5, 6]
+    np.testing.assert_array_equal(data.X[:, 1], [2, 4, np.nan, np.nan])
 
 
 def test_csv_missing_target_gives_the_line(tmp_path):
@@ -293,7 +292,7 @@ def test_csv_single_column_mentions_the_delimiter(tmp_path):
 
 
 def test_csv_unsupported_suffix(tmp_path):
-    with pytest.raises(DataError, match=r"expected one of the data sets .* a .csv, .npz, .npy file"):
+    with pytest.raises(DataError, match=r"expected one of the data sets .* a .csv, .parquet, .npz, .npy file"):
         load_dataset(write(tmp_path, "1,2\n", "data.tsv"))
 
 
@@ -330,8 +329,8 @@ class OneWayStream(io.TextIOBase):
 def test_read_features_from_a_stream_that_cannot_rewind():
     X, names = read_features(OneWayStream("a,b\n1,2\n3,4\n"))
     assert names == ["a", "b"] and X.tolist() == [[1, 2], [3, 4]]
-    with pytest.raises(DataError, match=r"<stream> line 2 has a missing value \(''\) in column 1"):
-        read_features(OneWayStream("1,2\n3,\n"))
+    X, _ = read_features(OneWayStream("1,2\n3,\n"))
+    np.testing.assert_array_equal(X, [[1, 2], [3, np.nan]])
 
 
 def test_read_features_refuses_other_sources():
@@ -340,10 +339,10 @@ def test_read_features_refuses_other_sources():
 
 
 def test_read_features_errors(tmp_path, monkeypatch):
-    with pytest.raises(DataError, match=r"line 3 has a missing value \(''\) in column 'b' \(index 1\)"):
-        read_features(write(tmp_path, "a,b\n1,2\n3,\n"))
-    with pytest.raises(DataError, match=r"feature column 1 is not numeric; line 2 holds 'cat'"):
-        read_features(write(tmp_path, "1,2\n3,cat\n", "c.csv"))
+    with pytest.raises(DataError, match=r"line 3 has a value that is not finite \('-inf'\) in column 'b' \(index 1\)"):
+        read_features(write(tmp_path, "a,b\n1,2\n3,-inf\n"))
+    with pytest.raises(DataError, match=r"line 3 has 1 fields, expected 2 as on line 1"):
+        read_features(write(tmp_path, "1,2\n3,cat\n4\n", "c.csv"))
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     with pytest.raises(DataError, match="<stdin> is empty"):
         read_features("-")

@@ -8,7 +8,7 @@
 * ``"mnist"`` or ``"fashion-mnist"``, downloaded once and cached (see
   :mod:`layerwise.mnist`); :func:`load_split` keeps the official training and
   test sets apart;
-* a path to a ``.csv``, ``.npz`` or ``.npy`` file.
+* a path to a ``.csv``, ``.parquet``, ``.npz`` or ``.npy`` file.
 
 Choosing the task
 -----------------
@@ -23,8 +23,11 @@ Classification targets are returned as class indices ``0 .. K-1`` together
 with ``classes``, the original labels in sorted order (whole-number floats
 become ints), so ``classes[y[i]]`` is the label of row ``i``.
 
-CSV files are read by :func:`layerwise.csvfile.read_csv`, whose notes give the
-header and missing-value rules.
+CSV files are read by :func:`layerwise.data.csvfile.read_csv`, whose notes give
+the header rules, and Parquet files by :func:`layerwise.data.parquet.read_parquet_file`.
+Their feature columns may hold text and missing values (see
+:mod:`layerwise.data.columns`); such a :class:`Dataset` is a ``table``, which
+``layerwise train`` encodes (one-hot, imputation) before it trains.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ from ..io.atomic import as_path
 from . import mnist
 from .csvfile import column_index, read_csv
 from .numpyfile import NpzArchive, read_npy
+from .parquet import read_parquet_file
 
 TASKS = ("auto", "classification", "regression")
 EMBEDDED = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 IDX_SETS = tuple(mnist.SOURCES)
-FILE_TYPES = (".csv", ".npz", ".npy")
+FILE_TYPES = (".csv", ".parquet", ".npz", ".npy")
 
 _X_KEYS = ("X", "x", "data")
 _Y_KEYS = ("y", "Y", "target")
@@ -58,7 +62,8 @@ class Dataset:
     Attributes
     ----------
     X : numpy.ndarray
-        Features, shape ``(m, n_features)``, floating point.
+        Features, shape ``(m, n_features)``: floating point, or for a table
+        with text columns an object array (see :class:`layerwise.data.csvfile.CsvColumns`).
     y : numpy.ndarray
         Targets: class indices ``0 .. K-1`` (int64, shape ``(m,)``) for
         classification; floats of shape ``(m,)`` or ``(m, k)`` for regression.
@@ -70,6 +75,11 @@ class Dataset:
     task : {"classification", "regression"}
     name : str
         The data set's name, or the file's name without its suffix.
+    table : bool
+        Whether the data came from a table file (CSV, Parquet), whose columns
+        may hold text and missing values.
+    target_name : str or None
+        The target column's name in a table file with a header.
     """
 
     X: np.ndarray
@@ -78,6 +88,8 @@ class Dataset:
     feature_names: list[str] | None
     task: str
     name: str
+    table: bool = False
+    target_name: str | None = None
 
     def __post_init__(self):
         if self.X.ndim not in (2, 4) or self.y.ndim not in (1, 2) or self.X.shape[0] != self.y.shape[0]:
@@ -214,7 +226,7 @@ def load_dataset(source, *, target=None, task: str = "auto", data_home=None) -> 
     if suffix not in FILE_TYPES:
         raise DataError(f"cannot load {os.fspath(source)!r}: expected one of the data sets "
                         f"{', '.join(EMBEDDED + IDX_SETS)} or a path to a {', '.join(FILE_TYPES)} file")
-    if suffix == ".csv":
+    if suffix in (".csv", ".parquet"):
         return load_csv(path, target=target, task=task)
     if suffix == ".npy":
         return load_npy(path, target=target, task=task)
@@ -313,7 +325,9 @@ def _float_features(array, name: str) -> np.ndarray:
 
 # ------------------------------------------------------------------ CSV
 def load_csv(path, *, target=None, task: str = "auto", header: bool | None = None) -> Dataset:
-    """Load a CSV file of numeric features and one target column (rules in :mod:`layerwise.csvfile`).
+    """Load a CSV (or ``.parquet``) file of feature columns and one target column.
+
+    The rules are in :mod:`layerwise.data.csvfile` and :mod:`layerwise.data.columns`.
 
     Parameters
     ----------
@@ -329,17 +343,22 @@ def load_csv(path, *, target=None, task: str = "auto", header: bool | None = Non
     Raises
     ------
     DataError
-        For an empty file, a header without data, rows of different lengths, a
-        non-numeric feature column, a missing value (with its line number), or
-        a target column that does not exist.
+        For an empty file, a header without data, rows of different lengths, an
+        infinite value or a missing target (with its line number), or a target
+        column that does not exist.
     """
     _check_task(task)
-    columns = read_csv(path, target=target, header=header)
+    if Path(path).suffix.lower() == ".parquet":
+        columns = read_parquet_file(path, target=target)
+    else:
+        columns = read_csv(path, target=target, header=header)
     y, classes, task = encode_target(columns.y, task, what=f"{columns.label}: target {columns.target_label}")
-    return Dataset(columns.X, y, classes, columns.feature_names, task, Path(path).stem)
+    return Dataset(columns.X, y, classes, columns.feature_names, task, Path(path).stem, table=True,
+                   target_name=columns.target_name)
 
 
-def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, list[str] | None]:
+def read_features(source, *, header: bool | None = None,
+                  known_names=None) -> tuple[np.ndarray, list[str] | None]:
     """Read inputs for prediction: all columns are features, there is no target.
 
     Parameters
@@ -347,16 +366,19 @@ def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, li
     source : str, path-like or text stream
         ``"-"`` reads CSV from standard input; a text stream is read as CSV;
         a path ending in ``.npy`` must hold a 2-D array, one ending in ``.npz``
-        an array ``X`` (or ``x`` / ``data``); any other path is read as CSV.
+        an array ``X`` (or ``x`` / ``data``), one ending in ``.parquet`` is
+        Parquet; any other path is read as CSV.
     header : bool, optional
         For CSV: whether the first row is a header; default detected.
+    known_names : collection of str, optional
+        For CSV: a first row that holds all these names is a header.
 
     Returns
     -------
     X : numpy.ndarray
-        Shape ``(m, n_features)``, float.
+        Shape ``(m, n_features)``: float, or object when a CSV or Parquet column holds text.
     feature_names : list of str or None
-        The CSV header, when there is one.
+        The column names, when the file has them.
     """
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
         label, suffix = os.fspath(source), as_path(source, "the input").suffix.lower()
@@ -369,5 +391,8 @@ def read_features(source, *, header: bool | None = None) -> tuple[np.ndarray, li
                     raise DataError(f"{label} must hold an array 'X' (or 'x'/'data'); found "
                                     f"{sorted(archive.names)[:20]}")
                 return _float_features(archive.read(key), f"{label}: {key}"), None
-    columns = read_csv(source, with_target=False, header=header)
+        if suffix == ".parquet":
+            columns = read_parquet_file(source, with_target=False)
+            return columns.X, columns.feature_names
+    columns = read_csv(source, with_target=False, header=header, known_names=known_names)
     return columns.X, columns.feature_names

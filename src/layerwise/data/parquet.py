@@ -25,7 +25,7 @@ def _parquet():
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise ConfigError("reading a Parquet folder needs pyarrow: pip install 'layerwise[parquet]'") from None
+        raise ConfigError("reading Parquet needs pyarrow, a dependency of layerwise: pip install pyarrow") from None
     return pq
 
 
@@ -89,3 +89,61 @@ def _target_name(names: list[str], target, folder: Path) -> str:
     if str(target).lstrip("-").isdigit() and -len(names) <= int(target) < len(names):
         return names[int(target)]
     raise ConfigError(f"target {target!r} is not a column of {folder}; its columns are {', '.join(names)}")
+
+
+def read_parquet_file(path, *, target=None, with_target: bool = True):
+    """Read one ``.parquet`` file whole into the columns :func:`layerwise.data.csvfile.read_csv` returns.
+
+    Numeric and boolean columns become float64 (nulls are NaN, imputed later);
+    string and dictionary columns become text (nulls are ``None``). The target
+    column may not hold nulls.
+
+    Raises
+    ------
+    DataError
+        For an unreadable file, a column of another type (dates, lists...), or
+        a null target.
+    """
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    from .csvfile import CsvColumns
+
+    label = str(path)
+    try:
+        table = _parquet().read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {label} as Parquet: {exc}") from None
+    names = table.column_names
+    if table.num_rows == 0 or not names:
+        raise DataError(f"{label} holds no rows")
+    if with_target and len(names) < 2:
+        raise DataError(f"{label} has 1 column; expected at least two (features and a target)")
+    j = names.index(_target_name(names, target, Path(label))) if with_target else None
+    columns = []
+    for k, name in enumerate(names):
+        column, kind = table.column(k), table.schema.field(k).type
+        if pt.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_boolean(kind):
+            values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif pt.is_string(kind) or pt.is_large_string(kind):
+            values = column.to_numpy(zero_copy_only=False).astype(object)
+        else:
+            raise DataError(f"column {name!r} of {label} has type {kind}; expected numbers, booleans or text")
+        if k == j and column.null_count:
+            raise DataError(f"{label} has {column.null_count} missing value(s) in the target column {name!r}; "
+                            "remove those rows or fill in the values")
+        columns.append(values)
+    features = [values for k, values in enumerate(columns) if k != j]
+    y = None if j is None else columns[j] if columns[j].dtype.kind == "f" else columns[j].astype(str)
+    if all(values.dtype.kind == "f" for values in features):
+        X = np.column_stack(features)
+    else:
+        X = np.empty((table.num_rows, len(features)), dtype=object)
+        for k, values in enumerate(features):
+            X[:, k] = values
+    if X.dtype.kind == "f" and np.isinf(X).any():
+        raise DataError(f"{label} has infinite feature values")
+    return CsvColumns(X, y, [name for k, name in enumerate(names) if k != j],
+                      None if j is None else f"column {names[j]!r} (index {j})", label, None if j is None else names[j])
