@@ -384,7 +384,7 @@ def bad_files(tmp_path_factory, iris_run):
     (folder / "truncated.safetensors").write_bytes(data[: len(data) // 2])
     (folder / "junk.safetensors").write_bytes(bytes(range(256)) * 4)
     (folder / "empty.safetensors").write_bytes(b"")
-    (folder / "nan.csv").write_text("1,2,3\n4,nan,6\n7,8,9\n1,2,3\n")
+    (folder / "inf.csv").write_text("1,2,3\n4,inf,6\n7,8,9\n1,2,3\n")
     (folder / "two.csv").write_text("1,2\n3,4\n")
     (folder / "text.csv").write_text("a,b,c,d\n1,x,3,4\n")
     (folder / "notes.txt").write_text("hello\n")
@@ -408,13 +408,13 @@ def installed_bad_inputs(folder, model):
         ["nonsense"], ["train", "--bogus"], ["train", "--epochs", "0"], ["train", "--epochs", "ten"],
         ["train", "--hidden", "12,x"], ["train", "--activation", "swish2"], ["train", "--optimizer", "adamx"],
         ["train", "--loss", "hinge"], ["train", "--lr", "-0.1"], ["train", "--data", "missing.csv"],
-        ["train", "--data", folder / "notes.txt"], ["train", "--data", folder / "nan.csv"],
+        ["train", "--data", folder / "notes.txt"], ["train", "--data", folder / "inf.csv"],
         ["train", "--config", folder / "missing.toml"], ["train", "--config", folder / "unknown.toml"],
         ["train", "--config", folder / "broken.toml"], ["train", "--out", folder / "a_file" / "run"],
         ["train", "--resume", folder / "missing.safetensors"], (["train", "--data", "mnist"], offline),
         ["evaluate", folder / "missing.safetensors"], ["evaluate", folder / "junk.safetensors"],
         ["evaluate", folder / "truncated.safetensors"], ["evaluate", folder / "empty.safetensors"],
-        ["predict", model], ["predict", model, folder / "nan.csv"], ["predict", model, folder / "two.csv"],
+        ["predict", model], ["predict", model, folder / "inf.csv"], ["predict", model, folder / "two.csv"],
         ["predict", model, folder / "missing.csv"],
         ["predict", model, folder / "iris.npy", "--output", folder / "no_dir" / "out.csv"],
         ["info", folder / "notes.txt"], ["export", model, "--onnx", folder / "no_dir" / "m.onnx"],
@@ -429,7 +429,7 @@ def in_process_bad_inputs(folder, model):
         ["train", "--lr", "nan"], ["train", "--dropout", "1"], ["train", "--val-split", "1.5"],
         ["train", "--task", "ranking"], ["train", "--data", folder / "text.csv"],
         ["train", "--data", folder / "nan.npy"], ["train", "--out", folder / "a_file"],
-        ["evaluate", model, "--split", "validation"], ["evaluate", folder / "nan.csv"], ["info", folder],
+        ["evaluate", model, "--split", "validation"], ["evaluate", folder / "inf.csv"], ["info", folder],
         ["predict", model, folder / "nan.npy"], ["export", model], ["gradcheck", "--batch", "-1"],
         ["explain", "--batch", "0"], ["explain", "--run", "--data", "iris"], ["diagnose", folder / "junk.safetensors"],
         ["train", "--data", "iris", "--target", "0"], ["train", "--data", "iris", "--loss", "mse"],

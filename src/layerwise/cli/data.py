@@ -15,9 +15,11 @@ from .model import Model
 
 
 def data_digest(X: np.ndarray, y: np.ndarray) -> str:
-    """SHA-256 of the features and targets, to recognise the training data later."""
+    """SHA-256 of the features and targets, to recognise the training data later (text columns by their text)."""
     digest = hashlib.sha256()
-    for array in (np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y)):
+    X = np.asarray(X)
+    X = X.astype(str) if X.dtype == object else np.ascontiguousarray(X, dtype=np.float64)
+    for array in (X, np.ascontiguousarray(y)):
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
@@ -54,6 +56,8 @@ class TrainingData:
     classes: list | None
     task: str
     info: dict
+    table: bool = False
+    feature_names: list[str] | None = None
 
 
 def load_training_data(opts: cfg.TrainOptions) -> TrainingData:
@@ -73,8 +77,10 @@ def load_training_data(opts: cfg.TrainOptions) -> TrainingData:
     train, test = split_indices(data.y, data.task, opts.test_split, opts.seed)
     info = {"source": opts.data, "target": opts.target, "task": data.task, "split": "random",
             "test_split": opts.test_split, "seed": opts.seed, "n_samples": data.n_samples,
-            "sha256": data_digest(data.X, data.y), "feature_names": data.feature_names}
-    return TrainingData(data.X[train], data.y[train], data.X[test], data.y[test], data.classes, data.task, info)
+            "sha256": data_digest(data.X, data.y), "feature_names": data.feature_names,
+            "target_name": data.target_name}
+    return TrainingData(data.X[train], data.y[train], data.X[test], data.y[test], data.classes, data.task, info,
+                        data.table, data.feature_names)
 
 
 def _class_indices(model: Model, data_classes: list, y: np.ndarray, source: str) -> np.ndarray:
@@ -91,7 +97,8 @@ def _class_indices(model: Model, data_classes: list, y: np.ndarray, source: str)
 
 def evaluation_data(model: Model, source: str | None, target: str | None, split: str,
                     timeout: float | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Features, targets (model class indices for classifiers) and a description of what was loaded."""
+    """Features as the model takes them (see :meth:`Model.rows`), targets (model class indices for
+    classifiers) and a description of what was loaded."""
     from ..data.datasets import EMBEDDED, IDX_SETS, load_dataset, load_split
 
     trained = model.info.get("data", {})
@@ -108,17 +115,16 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
     if source in IDX_SETS:
         train, test = load_split(source, timeout=60.0 if timeout is None else timeout)
         parts = {"train": [train], "test": [test], "all": [train, test]}[split]
-        X = np.concatenate([part.X for part in parts])
-        model.check_features(X, source)
+        X = model.rows(np.concatenate([part.X for part in parts]), None, source)
         y = np.concatenate([part.y for part in parts])
         return X, _class_indices(model, train.classes, y, source), f"{source} ({split})"
     if target is None and source == trained.get("source"):
         target = trained.get("target")
     data = load_dataset(source, target=target, task=model.task)
-    model.check_features(data.X, source)
     X, y = data.X, data.y
     if split != "all":
         X, y = _split_part(model, trained, source, data, split)
+    X = model.rows(X, data.feature_names, source, target=data.target_name)
     if model.task == "classification":
         y = _class_indices(model, data.classes, y, source)
     return X, y, f"{source}" + ("" if split == "all" else f" ({split} split)")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError, ShapeError
+from ..errors import ConfigError, DataError, ModelFileError, ShapeError
+from .console import PROG
 
 META_KEY = "cli"
 
@@ -31,7 +33,15 @@ class Model:
     def features(self):
         """The input standardisation, or None."""
         steps = self.net.preprocessing
-        return steps.inputs[0] if steps is not None and steps.inputs else None
+        inputs = steps.inputs if steps is not None else ()
+        return next((step for step in inputs if step.name == "standardize"), None)
+
+    @property
+    def columns(self) -> list[str] | None:
+        """The training columns' names when the model selects its inputs by name, else None."""
+        steps = self.net.preprocessing
+        first = steps.inputs[0] if steps is not None and steps.inputs else None
+        return list(first.names) if first is not None and first.name == "columns" else None
 
     @property
     def targets(self):
@@ -54,6 +64,48 @@ class Model:
             hint = " (leave out the target column)" if X.shape[1] == n + 1 else ""
             raise ShapeError(f"the model expects {n} feature(s), but {source} has {X.shape[1]} column(s){hint}")
         return X
+
+    def encoding_note(self) -> str | None:
+        """``encoded 5 columns into 9 inputs: one-hot city (3 categories); median-imputed age (+ indicator)``."""
+        steps = self.net.preprocessing
+        if steps is None or not any(step.name in ("one_hot", "impute") for step in steps.encoding):
+            return None
+        names = self.columns or [f"column {k}" for k in range(steps.n_features)]
+        parts = []
+        for step in steps.encoding:
+            if step.name == "one_hot":
+                parts.append("one-hot " + ", ".join(f"{names[k]} ({len(values)} categories)"
+                                                    for k, values in zip(step.columns, step.categories)))
+            elif step.name == "impute" and step.indicators:
+                parts.append("missing values imputed (median, with an indicator column) in " +
+                             ", ".join(names[j] for j in step.indicators))
+            names = step.output_names(names)
+        return (f"encoded {steps.n_features} column(s) into {steps.encoding[-1].n_out} inputs: "
+                f"{'; '.join(parts) or 'numbers only, none missing'}")
+
+    def rows(self, X: np.ndarray, names: list[str] | None, source: str, target: str | None = None):
+        """``X`` as the model's ``predict`` takes it: columns matched by name when the model and the data name them.
+
+        Named columns the model does not take are left out, with a warning on standard error unless the
+        column is the target (``target`` or the training target's name); a missing column is a DataError
+        naming it. Unnamed data must have the model's columns in the training order (:meth:`check_features`).
+        """
+        wanted = self.columns
+        if wanted is None or not names:
+            return self.check_features(X, source)
+        twice = [name for name in wanted if names.count(name) > 1]
+        if twice:
+            raise DataError(f"{source} has {names.count(twice[0])} columns named {twice[0]!r}; the model needs one")
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            raise DataError(f"{source} has no column {missing[0]!r}, which the model was trained on; the model "
+                            f"takes the columns {', '.join(wanted)}")
+        known = {target, self.info.get("data", {}).get("target_name")}
+        ignored = [name for name in names if name not in wanted and name not in known]
+        if ignored:
+            print(f"{PROG}: warning: ignoring the column(s) {', '.join(ignored)} of {source}, which the model was not "
+                  "trained on", file=sys.stderr)
+        return {name: X[:, names.index(name)] for name in wanted}
 
     def inputs(self, X: np.ndarray, source: str) -> np.ndarray:
         """The network's inputs for raw rows ``X`` (the saved preprocessing applied), for training and explain."""
@@ -85,7 +137,7 @@ _NUMBER = (int, float)
 _INFO_FIELDS = {
     "data": {"source": (str,), "target": (str, int, type(None)), "task": (str,), "split": (str,),
              "test_split": _NUMBER, "seed": (int,), "n_samples": (int,), "sha256": (str,),
-             "feature_names": (list, type(None))},
+             "feature_names": (list, type(None)), "target_name": (str, type(None))},
     "test_metrics": None,  # names -> numbers
     "options": (dict,),
     "tested_on": (str,),

@@ -107,6 +107,10 @@ def cmd_export(args) -> int:
     folded = f", with {' and '.join(folded)} folded in" if folded else ""
     shape = ", ".join(map(str, model.net.input_shape))
     print(f"wrote {args.onnx}: input X (batch, {shape}) -> output Y (batch, {model.net.n_outputs}){folded}")
+    steps = model.net.preprocessing
+    if steps is not None and steps.encoding:
+        print(f"X holds the encoded columns {', '.join(steps.encoded_names())}, as "
+              "layerwise.load(MODEL).preprocessing.encode(table) returns them (metadata key layerwise.inputs)")
     return 0
 
 

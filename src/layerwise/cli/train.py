@@ -16,7 +16,7 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import ConfigError
 from ..io.atomic import write_output
-from ..preprocessing import Preprocessing, Standardize
+from ..preprocessing import Preprocessing, Standardize, fit_table
 from . import config as cfg
 from . import tracking
 from .console import PROG, say
@@ -131,13 +131,18 @@ def new_model(opts: cfg.TrainOptions, data: TrainingData) -> Model:
             raise ConfigError("give --layers or --arch, not both")
         layers = parse_layers(ARCHITECTURES[opts.arch])
     input_shape = opts.input_shape or IMAGE_SHAPES.get(opts.data)
-    net = build_network(opts.hidden, opts.activation, output_activation, units, loss, data.X_train.shape[1],
+    scale_targets = opts.standardize and data.task == "regression" and output_activation == "identity"
+    targets = [Standardize.fit(data.y_train)] if scale_targets else []
+    if data.table:  # columns by name, one-hot text, imputed numbers, then (optionally) standardised
+        steps = Preprocessing(inputs=fit_table(data.X_train, data.feature_names, standardize=opts.standardize),
+                              targets=targets)
+    else:
+        steps = Preprocessing(inputs=[Standardize.fit(data.X_train)], targets=targets) if opts.standardize else None
+    n_inputs = steps.inputs[-1].n_out if steps is not None and steps.inputs else data.X_train.shape[1]
+    net = build_network(opts.hidden, opts.activation, output_activation, units, loss, n_inputs,
                         opts.seed, opts.dtype, opts.dropout, opts.l2, layers=layers, input_shape=input_shape)
     net.classes = data.classes
-    if opts.standardize:
-        scale_targets = data.task == "regression" and output_activation == "identity"
-        net.preprocessing = Preprocessing(inputs=[Standardize.fit(data.X_train)],
-                                          targets=[Standardize.fit(data.y_train)] if scale_targets else [])
+    net.preprocessing = steps
     return Model(net, {}, Path("model.safetensors"), 0, __version__)
 
 
@@ -212,6 +217,8 @@ def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir:
     resumed = getattr(opts, "resume_note", None)
     message = (f"training {describe(model.net)} on {opts.data}: {len(X_train)} training and {len(data.X_test)} test "
                f"examples; {opts.optimizer}, {opts.epochs} epochs; writing {run_dir}")
+    encoded = model.encoding_note()
+    message += f"\n{encoded}" if encoded else ""
     header = Announce(message if resumed is None else f"{resumed}\n{message}", opts.quiet)
     monitor = _monitor(opts, len(X_train)) if comm is None or comm.root else None
     optimizer = get_optimizer(opts.optimizer, **cfg.optimizer_arguments(opts))

@@ -22,7 +22,7 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model)
     split = args.split or default_split(model, args.data)
     X, y, description = evaluation_data(model, args.data, args.target, split, args.timeout)
-    metrics = measure(model, model.check_features(X, description), y)
+    metrics = measure(model, X, y)
     metrics["data"], metrics["split"] = description, split
     unwritten = None
     if not args.no_plot:
@@ -37,7 +37,7 @@ def cmd_evaluate(args) -> int:
             else:
                 figure = "predicted-versus-true plot"
                 path = Path(args.plot) if args.plot else model.path.parent / "predicted.png"
-                predicted = model.net.predict(model.check_features(X, description)).astype(np.float64)
+                predicted = model.net.predict(X).astype(np.float64)
                 plots.predicted_vs_true(y.reshape(predicted.shape), predicted, path, title=f"{description}")
                 metrics["predicted_png"] = str(path)
         except OutputError as exc:
@@ -70,8 +70,8 @@ def cmd_predict(args) -> int:
     if args.proba and model.task != "classification":
         raise ConfigError("--proba applies to classifiers; this model does regression")
     source = "standard input" if args.input == "-" else args.input
-    X, _ = read_features(args.input)
-    X = model.check_features(X, source)
+    X, names = read_features(args.input, known_names=model.columns)
+    X = model.rows(X, names, source)
     if model.task == "classification":
         header, rows = _classification_rows(model, model.net.predict_proba(X), args.proba)
     else:

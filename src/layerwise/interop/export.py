@@ -97,7 +97,12 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     steps are folded into the first and last layers (see
     :func:`layerwise.preprocessing.fold`); in front of a convolution they
     stay as the graph's first nodes, ``A0 = X * scale + shift`` (``Mul`` and
-    ``Add``). Each ``Dense``
+    ``Add``). A model trained on a table keeps its encoding (column
+    selection, one-hot text, imputation) out of the graph: ``X`` is then the
+    encoded matrix ``net.preprocessing.encode(table)``, whose column names
+    the metadata key ``"layerwise.inputs"`` lists (JSON), e.g. ``"age",
+    "age_missing", "city=Oslo"``; for a table of numbers without missing
+    values that is the raw rows in the training column order. Each ``Dense``
     layer becomes a ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``, with ``W``
     stored ``(n_out, n_in)`` as initializer ``"W<l>"`` and ``b`` as ``"b<l>"``)
     followed by its activation's node(s); the identity adds none. Dropout
@@ -159,8 +164,9 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
     graph = _GraphBuilder(onnx, net.dtype, opset)
     x = "X"
-    if net.preprocessing is not None:  # input steps that could not fold into a convolution
-        scale, shift = (part.reshape(net.input_shape).astype(net.dtype) for part in input_affine(net.preprocessing))
+    affine = None if net.preprocessing is None else input_affine(net.preprocessing)
+    if affine is not None:  # input steps that could not fold into a convolution
+        scale, shift = (part.reshape(net.input_shape).astype(net.dtype) for part in affine)
         x = graph.node("Add", [graph.node("Mul", [x, graph.initializer("input_scale", scale)], "X_scaled"),
                                graph.initializer("input_shift", shift)], "A0")
     for layer in net.layers:
@@ -215,11 +221,14 @@ class _GraphBuilder:
         model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
                                   producer_version=_version())
         model.ir_version = helper.find_min_ir_version_for(opsets)
-        helper.set_model_props(model, {
+        props = {
             "layerwise.loss": net.loss_fn.name,
             "layerwise.loss_args": json.dumps(net.loss_fn.get_config()),
             "layerwise.classes": json.dumps(None if net.classes is None else list(net.classes)),
-        })
+        }
+        if net.preprocessing is not None:  # table encoding left out of the graph: X is the encoded matrix
+            props["layerwise.inputs"] = json.dumps(net.preprocessing.encoded_names())
+        helper.set_model_props(model, props)
         return model
 
 
@@ -278,7 +287,8 @@ def to_torch(net: Network):
     ``preprocessing`` gives a module that takes raw features, as
     :func:`to_onnx` does: its standardisation steps are folded into the
     first and last ``Linear`` (in front of a convolution, a first module
-    computes ``x * scale + shift``).
+    computes ``x * scale + shift``); a model trained on a table takes the
+    encoded matrix ``net.preprocessing.encode(table)``, as :func:`to_onnx` does.
 
     Parameters
     ----------
@@ -318,9 +328,9 @@ def to_torch(net: Network):
         return _torch_activation(nn, activation, net.dtype.name, l)
 
     modules = [module for layer in net.layers for module in layer.torch_modules(torch, activation_module)]
-    if net.preprocessing is not None:  # input steps that could not fold into a convolution
-        scale, shift = (torch.from_numpy(part.reshape(net.input_shape).astype(net.dtype))
-                        for part in input_affine(net.preprocessing))
+    affine = None if net.preprocessing is None else input_affine(net.preprocessing)
+    if affine is not None:  # input steps that could not fold into a convolution
+        scale, shift = (torch.from_numpy(part.reshape(net.input_shape).astype(net.dtype)) for part in affine)
         modules.insert(0, _torch_affine_module()(scale, shift))
     return nn.Sequential(*modules).eval()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .steps import Step, step_from_stored
+from .registry import step_from_stored
+from .steps import Step
 
 TENSOR_PREFIX = "preprocessing."
 """Model-file tensors of the preprocessing are named ``preprocessing.<part>.<index>.<array>``."""
@@ -69,6 +70,25 @@ class Preprocessing:
         return None
 
     @property
+    def encoding(self) -> tuple[Step, ...]:
+        """The leading input steps that are not affine (column selection, one-hot, imputation)."""
+        count = next((i for i, step in enumerate(self.inputs) if step.affine() is not None), len(self.inputs))
+        return self.inputs[:count]
+
+    def encode(self, X) -> np.ndarray:
+        """Raw rows -> the numeric matrix the :attr:`encoding` steps give: what an exported network takes."""
+        for step in self.encoding:
+            X = step.transform(X)
+        return np.asarray(X, dtype=np.float64)
+
+    def encoded_names(self, names: list[str] | None = None) -> list[str]:
+        """Names of the columns :meth:`encode` returns (``x0, x1, ...`` stand in for unnamed inputs)."""
+        names = list(names) if names else [f"x{k}" for k in range(self.n_features or 0)]
+        for step in self.encoding:
+            names = step.output_names(names)
+        return names
+
+    @property
     def n_features(self) -> int | None:
         """Number of raw feature columns (None when there are no input steps)."""
         return self.inputs[0].n_in if self.inputs else None
@@ -124,38 +144,46 @@ class Preprocessing:
 
 
 def fold(net):
-    """A copy of ``net`` without preprocessing, its affine steps folded into the first and last layers.
+    """A copy of ``net`` with its affine preprocessing steps folded into the first and last layers.
 
     An input step ``x * s + t`` becomes ``W1 := W1 diag(s)``, ``b1 := b1 + W1 t``;
     a target step, inverted (``a -> (a - t) / s``), becomes ``W_L := W_L / s``,
     ``b_L := (b_L - t) / s`` for an identity output. The copy computes on raw
     rows what ``net.predict_proba`` (inputs) and ``net.predict`` (targets) give.
-    Input steps fold only into a first Dense layer: in front of a convolution,
-    which pads its input with zeros, a shift of the inputs is not a shift of
-    the bias, so the copy keeps its input steps as its preprocessing and the
-    exporter applies them as one affine map (:func:`input_affine`) before the
-    first layer.
+    The table encoding steps (:attr:`Preprocessing.encoding`), which are not
+    affine, stay as the copy's preprocessing (None when there are none): its
+    layers take the encoded matrix :meth:`Preprocessing.encode` returns.
+    The affine input steps fold only into a first Dense layer: in front of a
+    convolution, which pads its input with zeros, a shift of the inputs is
+    not a shift of the bias, so the copy keeps them too and the exporter
+    applies them as one affine map (:func:`input_affine`) before the first
+    layer.
 
     Raises
     ------
     ConfigError
-        If a step is not affine, or target steps meet an output activation other than the identity.
+        If a step after the encoding is not affine, or target steps meet an output activation other than the
+        identity.
     """
     twin = net.copy()
     twin.preprocessing = None
     steps = net.preprocessing
     if steps is None:
         return twin
+    encoding = steps.encoding
+    if encoding:
+        twin.preprocessing = Preprocessing(inputs=encoding)
     first, last = twin.dense[0], twin.dense[-1]
+    affine = steps.inputs[len(encoding):]
     if twin.layers[0] is first:
         W, b = first.W.astype(np.float64), first.b.astype(np.float64)
-        for step in reversed(steps.inputs):  # A0 = step_k(...step_1(x)), so the last step folds in first
+        for step in reversed(affine):  # A0 = step_k(...step_1(x)), so the last step folds in first
             scale, shift = _affine(step, "input")
             W, b = W * scale, b + W @ shift
         first.W[...], first.b[...] = W, b
-    elif steps.inputs:
-        input_affine(steps)  # refuses steps that are not affine
+    elif affine:
         twin.preprocessing = Preprocessing(inputs=steps.inputs)
+        input_affine(twin.preprocessing)  # refuses steps that are not affine
     if steps.targets and last.activation.name != "identity":
         raise ConfigError(f"target preprocessing folds only into an identity output, this network's output "
                           f"activation is {last.activation.name}")
@@ -167,16 +195,21 @@ def fold(net):
     return twin
 
 
-def input_affine(steps: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
-    """``(scale, shift)`` with ``steps.transform_inputs(x) = x * scale + shift``, the input steps composed.
+def input_affine(steps: Preprocessing) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scale, shift)``: the input steps after the encoding composed, ``x * scale + shift``; None if there are none.
+
+    ``x`` is the encoded matrix (:meth:`Preprocessing.encode`), the raw rows when there is no encoding.
 
     Raises
     ------
     ConfigError
-        If an input step is not affine.
+        If a step after the encoding is not affine.
     """
-    scale, shift = np.ones(steps.n_features), np.zeros(steps.n_features)
-    for step in steps.inputs:  # (x * s1 + t1) * s2 + t2 = x * (s1 s2) + (t1 s2 + t2)
+    affine = steps.inputs[len(steps.encoding):]
+    if not affine:
+        return None
+    scale, shift = np.ones(affine[0].n_in), np.zeros(affine[0].n_in)
+    for step in affine:  # (x * s1 + t1) * s2 + t2 = x * (s1 s2) + (t1 s2 + t2)
         s, t = _affine(step, "input")
         scale, shift = scale * s, shift * s + t
     return scale, shift

@@ -1,10 +1,11 @@
-"""Fitted preprocessing steps: the protocol, the registry and standardisation.
+"""Fitted preprocessing steps: the protocol and standardisation.
 
 A step is fitted once (on the training data) and then only applied. It
 describes itself as plain data, :meth:`Step.get_config` (JSON-compatible) and
 :meth:`Step.arrays` (NumPy arrays stored as tensors), and is rebuilt from the
-two by :func:`step_from_stored`. To add a kind of step, subclass
-:class:`Step`, give it a unique ``name`` and list it in :data:`STEPS`.
+two by :func:`layerwise.preprocessing.registry.step_from_stored`. To add a
+kind of step, subclass :class:`Step`, give it a unique ``name`` and list it
+in :data:`layerwise.preprocessing.registry.STEPS`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class Step:
         Affine steps fold into the first or last Dense layer for export.
         """
         return None
+
+    def output_names(self, names: list[str]) -> list[str]:
+        """Names of the output columns, given the input columns' names (the same for column-wise steps)."""
+        return list(names)
 
     def get_config(self) -> dict:
         """The step's JSON-compatible settings (arrays go to :meth:`arrays`)."""
@@ -115,24 +120,3 @@ class Standardize(Step):
     @classmethod
     def from_stored(cls, config, arrays):
         return cls(arrays["mean"], arrays["scale"])
-
-
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (Standardize,)}
-"""Registry of stored step types."""
-
-
-def step_from_stored(config: dict, arrays: dict[str, np.ndarray]) -> Step:
-    """Rebuild a step from its stored config (with ``"type"``) and arrays.
-
-    Raises
-    ------
-    ConfigError
-        If the type is unknown or the stored data does not describe a valid step.
-    """
-    kind = config.get("type") if isinstance(config, dict) else None
-    if kind not in STEPS:
-        raise ConfigError(f"unknown preprocessing step {kind!r}; expected one of {', '.join(sorted(STEPS))}")
-    try:
-        return STEPS[kind].from_stored(config, arrays)
-    except KeyError as exc:
-        raise ConfigError(f"the {kind} preprocessing step is missing its array {exc}") from None

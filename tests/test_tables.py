@@ -1,0 +1,182 @@
+"""Tables with text and missing values: read from CSV and Parquet, encoded as scikit-learn would, used by name.
+
+References are scikit-learn's ColumnTransformer (SimpleImputer(median, add_indicator) + StandardScaler on the
+numbers, OneHotEncoder(handle_unknown="ignore") on the text), its MLPClassifier, and onnxruntime.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import layerwise as lw
+from layerwise import cli
+from layerwise.cli.data import split_indices
+from layerwise.data.datasets import load_dataset, read_features
+from layerwise.errors import DataError
+from layerwise.preprocessing import Preprocessing, fit_table
+
+NUMERIC, TEXT = ["age", "income", "rooms"], ["city", "plan"]
+
+
+def make_table(m: int, seed: int) -> pd.DataFrame:
+    """Numbers with ~10% missing, two text columns (one with missing values), a label that needs both kinds."""
+    rng = np.random.default_rng(seed)
+    age, income = rng.normal(40, 12, m).round(2), rng.lognormal(3, 0.6, m).round(3)
+    rooms = rng.integers(1, 7, m).astype(float)
+    city = rng.choice(["Oslo", "Paris", "Rome", "Lima"], m).astype(object)
+    plan = rng.choice(["basic", "plus", "pro"], m).astype(object)
+    score = (age - 40) / 12 + np.where(city == "Paris", 1.5, 0) - np.where(plan == "basic", 1.0, 0) + 0.3 * rooms - 1
+    label = np.where(score + 0.3 * rng.standard_normal(m) > 0, "buy", "skip")
+    for values in (age, income):
+        values[rng.random(m) < 0.1] = np.nan
+    plan[rng.random(m) < 0.08] = None
+    return pd.DataFrame({"age": age, "city": city, "income": income, "plan": plan, "rooms": rooms, "label": label})
+
+
+def reference_transformer() -> ColumnTransformer:
+    numbers = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
+    return ColumnTransformer([("numbers", numbers, NUMERIC),
+                              ("text", OneHotEncoder(handle_unknown="ignore", sparse_output=False), TEXT)])
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    """Missing values as empty fields, written by the csv module (independent of both readers)."""
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(frame.columns)
+        for row in frame.itertuples(index=False):
+            writer.writerow(["" if value is None or (isinstance(value, float) and np.isnan(value)) else
+                             f"{value:.10g}" if isinstance(value, float) else value for value in row])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tables")
+    train = make_table(500, seed=1)
+    new = make_table(60, seed=2)
+    new.loc[::7, "city"] = "Berlin"  # unseen at training
+    write_csv(train, folder / "train.csv")
+    train.to_parquet(folder / "train.parquet")
+    shuffled = new[["rooms", "label", "plan", "income", "city", "age"]].assign(note="x")
+    write_csv(shuffled, folder / "new.csv")
+    shuffled.to_parquet(folder / "new.parquet")
+    return folder, train, new
+
+
+def test_csv_and_parquet_read_the_same_table(files):
+    folder, train, _ = files
+    a, b = load_dataset(folder / "train.csv"), load_dataset(folder / "train.parquet")
+    assert a.feature_names == b.feature_names == ["age", "city", "income", "plan", "rooms"]
+    assert a.classes == b.classes == ["buy", "skip"] and np.array_equal(a.y, b.y)
+    for k, name in enumerate(a.feature_names):
+        if name in TEXT:
+            expected = [None if isinstance(value, float) else value for value in train[name]]  # pandas: NaN
+            assert a.X[:, k].tolist() == b.X[:, k].tolist() == expected
+        else:
+            np.testing.assert_array_equal(a.X[:, k].astype(float), b.X[:, k].astype(float))
+            np.testing.assert_allclose(a.X[:, k].astype(float), train[name], rtol=1e-9)
+
+
+def test_fast_reader_and_line_by_line_reader_agree_on_a_mixed_table(files, tmp_path):
+    folder, _, _ = files
+    text = (folder / "train.csv").read_text().splitlines()
+    (tmp_path / "spaced.csv").write_text("\n".join(text[:5] + ["   "] + text[5:]) + "\n")  # pyarrow refuses it
+    a, b = load_dataset(folder / "train.csv"), load_dataset(tmp_path / "spaced.csv")
+    assert a.X.shape == b.X.shape and np.array_equal(a.y, b.y)
+    assert [str(v) for v in a.X.ravel()] == [str(v) for v in b.X.ravel()]
+
+
+def test_encoded_matrix_equals_scikit_learns_column_transformer(files):
+    folder, train, new = files
+    data = load_dataset(folder / "train.csv")
+    steps = Preprocessing(inputs=fit_table(data.X, data.feature_names))
+    reference = reference_transformer().fit(train)
+    np.testing.assert_allclose(steps.transform_inputs(data.X), reference.transform(train), rtol=1e-12, atol=1e-12)
+    X_new, names = read_features(folder / "new.csv")
+    rows = {name: X_new[:, names.index(name)] for name in names}
+    np.testing.assert_allclose(steps.transform_inputs(rows), reference.transform(new), rtol=1e-12, atol=1e-12)
+    assert steps.encoded_names()[-4:] == ["plan=basic", "plan=plus", "plan=pro", "plan=<missing>"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # its default 200 iterations
+def test_accuracy_is_comparable_to_mlpclassifier_on_the_same_pipeline(files, tmp_path, capsys):
+    folder, train, _ = files
+    assert cli.main(["train", "--data", str(folder / "train.csv"), "--hidden", "32", "--seed", "0",
+                     "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    model = lw.load(tmp_path / "run" / "model.safetensors")
+    data = load_dataset(folder / "train.csv")
+    fit, test = split_indices(data.y, "classification", 0.25, 0)  # the command's default split and seed
+    frame = train.drop(columns="label")
+    ours = np.mean(model.predict(frame.iloc[test]) == train["label"].to_numpy()[test])
+    scores = []
+    for seed in range(3):
+        mlp = make_pipeline(reference_transformer(), MLPClassifier(hidden_layer_sizes=(32,), random_state=seed))
+        mlp.fit(frame.iloc[fit], train["label"].iloc[fit])
+        scores.append(mlp.score(frame.iloc[test], train["label"].iloc[test]))
+    assert ours >= np.mean(scores) - 0.05, (ours, scores)
+
+
+@pytest.fixture(scope="module")
+def table_run(files, tmp_path_factory):
+    folder, _, _ = files
+    out = tmp_path_factory.mktemp("table_run") / "run"
+    assert cli.main(["train", "--data", str(folder / "train.parquet"), "--hidden", "16", "--epochs", "40",
+                     "--out", str(out), "--quiet"]) == 0
+    return out / "model.safetensors"
+
+
+def test_cli_predict_library_and_onnx_agree_on_reordered_columns_with_unseen_categories(files, table_run, tmp_path,
+                                                                                        capsys):
+    import onnxruntime
+
+    folder, _, new = files
+    frame = new.drop(columns="label")
+    assert cli.main(["predict", str(table_run), str(folder / "new.csv"), "--proba",
+                     "--output", str(tmp_path / "p.csv")]) == 0
+    assert "ignoring the column(s) note" in capsys.readouterr().err  # the target column goes unmentioned
+    printed = pd.read_csv(tmp_path / "p.csv")
+    model = lw.load(table_run)
+    P = model.predict_proba(frame)
+    np.testing.assert_allclose(printed[["proba_buy", "proba_skip"]], P, rtol=1e-5, atol=1e-6)
+    assert printed["prediction"].tolist() == model.predict(frame).tolist()
+    np.testing.assert_array_equal(model.predict_proba(frame[frame.columns[::-1]]), P)  # reordered: identical
+    assert cli.main(["predict", str(table_run), str(folder / "new.parquet"), "--proba",
+                     "--output", str(tmp_path / "q.csv")]) == 0
+    assert pd.read_csv(tmp_path / "q.csv").equals(printed)
+    assert cli.main(["export", str(table_run), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    assert "city=Berlin" not in capsys.readouterr().out
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    encoded = model.preprocessing.encode(frame).astype(np.float32)
+    np.testing.assert_allclose(session.run(["Y"], {"X": encoded})[0], P, rtol=1e-4, atol=1e-5)
+
+
+def test_missing_column_is_an_error_naming_it(files, table_run, tmp_path, capsys):
+    folder, _, new = files
+    write_csv(new.drop(columns=["income"]), tmp_path / "short.csv")
+    assert cli.main(["predict", str(table_run), str(tmp_path / "short.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no column 'income', which the model was trained on" in err[0]
+    with pytest.raises(DataError, match="the input has no column 'income'"):
+        lw.load(table_run).predict(new.drop(columns=["income"]))
+
+
+def test_evaluate_matches_columns_by_name(files, table_run, tmp_path, capsys):
+    folder, _, new = files
+    write_csv(new[["label", "rooms", "plan", "income", "city", "age"]], tmp_path / "shuffled.csv")
+    write_csv(new, tmp_path / "ordered.csv")
+    reports = []
+    for name in ("shuffled.csv", "ordered.csv"):
+        assert cli.main(["evaluate", str(table_run), "--data", str(tmp_path / name), "--target", "label",
+                         "--no-plot", "--json"]) == 0
+        reports.append(capsys.readouterr().out.split('"data"')[0])
+    assert reports[0] == reports[1]
