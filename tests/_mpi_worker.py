@@ -53,6 +53,20 @@ def batchnorm_problem(dtype: str):
     return net, X * 0.5 + 20, y, options
 
 
+def cnn_problem(dtype: str):
+    """Images: a convolution, BatchNorm per channel (N = m H W), dropout on (C, H, W) examples, pooling.
+
+    50 = 3 * 16 + 2: the last batch leaves one of 3 ranks without rows.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 1, 8, 8))
+    y = (X[:, 0, :4].mean(axis=(1, 2)) > 0).astype(int)
+    net = lw.Network([lw.Conv2D(4, 3, padding=1, activation="tanh"), lw.BatchNorm(activation="relu"), lw.Dropout(0.2),
+                      lw.MaxPool2D(2), lw.Flatten(), lw.Dense(2, activation="softmax")], input_shape=(1, 8, 8), seed=1,
+                     dtype=dtype)
+    return net, X, y, dict(epochs=3, batch_size=B, sample_weight=rng.uniform(0.2, 2.0, 50), verbose=0)
+
+
 def train(dtype: str, distributed=None, make=problem, **changes):
     net, X, y, options = make(dtype)
     options.update(changes)
@@ -115,6 +129,7 @@ def main(scenario: str, out: Path) -> None:
     elif scenario == "batchnorm":
         for dtype in ("float64", "float32"):
             record(f"bn-{dtype}", *train(dtype, "mpi", make=batchnorm_problem))
+        record("cnn", *train("float64", "mpi", make=cnn_problem))
         checkpoint = out / f"ckpt-bn-n{MPI.COMM_WORLD.size}.safetensors"
         train("float64", "mpi", make=batchnorm_problem, epochs=2, checkpoint=checkpoint, **PLAIN)
     elif scenario == "count":

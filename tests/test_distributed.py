@@ -139,9 +139,12 @@ def test_batchnorm_under_mpi_normalises_by_the_global_batch_as_one_process_does(
     reference = {dtype: worker.train(dtype, make=bn) for dtype in ("float64", "float32")}
     assert len(reference["float64"][1].epoch) > 3
     full4, _ = worker.train("float64", make=bn, epochs=4, **PLAIN)
+    cnn, _ = worker.train("float64", make=worker.cnn_problem)
     for n in (2, 3):
         run = mpiexec(n, sys.executable, WORKER, "batchnorm", tmp_path)
         assert run.returncode == 0, run.stderr
+        assert relative_error(ranks_agree(tmp_path, "cnn", n), cnn.theta) < 1e-12
+        assert relative_error(ranks_agree(tmp_path, "cnn-state", n), cnn.state) < 1e-12
         for dtype, tolerance in (("float64", 1e-12), ("float32", 1e-5)):
             net, history = reference[dtype]
             theta, state = ranks_agree(tmp_path, f"bn-{dtype}", n), ranks_agree(tmp_path, f"bn-{dtype}-state", n)

@@ -42,11 +42,11 @@ class ShardedGenerator:
         if self.window is None:
             return self.generator.random(size, dtype=dtype, out=out)
         m, offset = self.window
-        rows, width = size
-        key = (m, width, np.dtype(dtype).name)
+        rows, example = size[0], tuple(size[1:])  # an example: (n,), or (C, H, W) for images
+        key = (m, example, np.dtype(dtype).name)
         if key not in self.buffers:
-            self.buffers[key] = np.empty((m, width), dtype=dtype)
-        full = self.generator.random((m, width), dtype=dtype, out=self.buffers[key])
+            self.buffers[key] = np.empty((m,) + example, dtype=dtype)
+        full = self.generator.random((m,) + example, dtype=dtype, out=self.buffers[key])
         part = full[offset: offset + rows]
         if out is None:
             return part.copy()
