@@ -456,7 +456,7 @@ def test_bad_arguments_are_config_errors(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"dead": -0.5}, "Thresholds.dead must be a positive number, received -0.5"),
+    ({"dead": -0.5}, r"Thresholds.dead must be a number in \(0, inf\), received -0.5"),
     ({"patience": 0}, "Thresholds.patience must be a positive integer, received 0"),
     ({"update_low": 1.0}, "update_low .* must be below update_high"),
 ])
@@ -471,5 +471,23 @@ def test_a_monitor_cannot_mix_records_of_different_networks(digits):
     train(net_of(lw.Dense(16), lw.Dense(10, "softmax")), X[:64], y[:64], monitor)
     train(net_of(lw.Dense(16), lw.Dense(10, "softmax"), seed=1), X[:64], y[:64], monitor)  # same layers: continues
     assert [r["step"] for r in monitor.records] == [0]
-    with pytest.raises(ConfigError, match=r"Dense layers \[16 relu, 10 softmax\], received a network with \[8 relu"):
+    with pytest.raises(ConfigError, match=r"layers \[1 Dense 16 relu, 2 Dense 10 softmax\], received a network "
+                                          r"with \[1 Dense 8 relu"):
         train(net_of(lw.Dense(8), lw.Dense(10, "softmax")), X[:64], y[:64], monitor)
+
+
+def test_layers_are_numbered_as_the_network_numbers_them(digits):
+    """A BatchNorm takes number 2, so the dead ReLU layer after it is layer 3, in findings, table and messages."""
+    X, y = digits
+    net = net_of(lw.Dense(16, "identity"), lw.BatchNorm(), lw.Dense(32, "relu"), lw.Dropout(0.1),
+                 lw.Dense(10, "softmax"))
+    net.params["b3"][...] = -10  # BatchNorm's outputs are near 0: every unit of layer 3 is dead
+    monitor = GradientMonitor(every=1, stream=None)
+    train(net, X[:320], y[:320], monitor)
+    assert [(layer["l"], layer["type"]) for layer in monitor.layers] == [(1, "Dense"), (3, "Dense"), (4, "Dense")]
+    dead = [f for f in monitor.findings if f.kind == "dead_relu"]
+    assert [f.layer for f in dead] == [3]
+    assert dead[0].message.startswith("Dense layer 3: 100% of its 32 ReLU units are dead")
+    rows = [line.split() for line in monitor.table().splitlines()[2:5]]
+    assert [row[:3] for row in rows] == [["1", "identity", "16"], ["3", "relu", "32"], ["4", "softmax", "10"]]
+    np.testing.assert_allclose(monitor.records[-1]["weight_norm"][1], np.linalg.norm(net.params["W3"]), rtol=1e-6)

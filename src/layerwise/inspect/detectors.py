@@ -1,6 +1,6 @@
 """Detectors: rules that turn gradient-diagnostics records into warnings.
 
-A :class:`layerwise.diagnostics.GradientMonitor` measures every layer on
+A :class:`layerwise.inspect.diagnostics.GradientMonitor` measures every layer on
 sampled batches; the :class:`Detectors` here read those measurements and
 report what is going wrong, once per kind of problem and layer, with a
 remedy. The rules and their default :class:`Thresholds`:
@@ -64,7 +64,7 @@ Why these values:
   ``g'(Z) < 0.0099``, under 4% of its maximum 0.25; a tanh unit with
   ``|A| > 0.99`` has ``g'(Z) < 0.02``, 2% of its maximum 1. A unit counts as
   saturated when it is so on at least 90% of the batch's examples (see
-  :mod:`layerwise.diagnostics`); more than half the layer saturated blocks
+  :mod:`layerwise.inspect.diagnostics`); more than half the layer saturated blocks
   most of the gradient. The output layer is not checked when the output shortcut
   pairs it with its loss (sigmoid with binary cross-entropy, softmax with
   cross-entropy), whose ``dZ_L = A_L - Y`` has no ``g'`` factor.
@@ -84,13 +84,13 @@ Why these values:
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
-from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from ..errors import ConfigError
+from .thresholds import Finding, Thresholds
+
+__all__ = ["KINDS", "Detectors", "Finding", "Thresholds"]
 
 KINDS = ("nan", "exploding", "vanishing", "dead_relu", "saturation", "lr_high", "lr_low", "plateau")
 """Every kind of warning, in the order they are checked."""
@@ -103,92 +103,6 @@ _WHAT = {"weight_norm": "weights W", "grad_norm_W": "gradient dW", "grad_norm_b"
          "a_std": "activations A", "dz_norm": "backpropagated dZ"}
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Limits of the gradient-health rules; see the table in :mod:`layerwise.detectors`.
-
-    Parameters
-    ----------
-    vanishing : float, default 1e-3
-        Warn when ``||dZ_l|| / ||dZ_L||`` falls below this.
-    exploding : float, default 1e3
-        Warn when ``||dZ_l|| / ||dZ_L||`` rises above this.
-    growth : float, default 100
-        Warn when ``||dW_l||`` exceeds this multiple of its recent median.
-    loss_growth : float, default 10
-        Warn when a batch loss exceeds this multiple of the first sampled loss.
-    dead : float, default 0.5
-        Largest healthy fraction of dead units in a ReLU layer.
-    saturated : float, default 0.5
-        Largest healthy fraction of saturated units in a sigmoid or tanh layer.
-    update_high, update_extreme : float, default 0.1, 1.0
-        Update-to-weight ratios above which the learning rate is too high
-        (persistently, or on a single batch).
-    update_low : float, default 1e-6
-        Update-to-weight ratio below which the learning rate is too low.
-    plateau_epochs : int, default 5
-        Epochs over which the loss must improve.
-    plateau_change : float, default 1e-3
-        Smallest relative improvement over ``plateau_epochs`` epochs.
-    small_loss : float, default 0.1
-        A loss below this fraction of its first value counts as small
-        (converged): no plateau or too-low learning rate is reported then.
-    patience : int, default 3
-        Consecutive sampled batches a persistent condition must hold.
-    """
-
-    vanishing: float = 1e-3
-    exploding: float = 1e3
-    growth: float = 100.0
-    loss_growth: float = 10.0
-    dead: float = 0.5
-    saturated: float = 0.5
-    update_high: float = 0.1
-    update_extreme: float = 1.0
-    update_low: float = 1e-6
-    plateau_epochs: int = 5
-    plateau_change: float = 1e-3
-    small_loss: float = 0.1
-    patience: int = 3
-
-    def __post_init__(self):
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.type == "int":
-                if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                    raise ConfigError(f"Thresholds.{item.name} must be a positive integer, received {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-                raise ConfigError(f"Thresholds.{item.name} must be a positive number, received {value!r}")
-        if self.update_low >= self.update_high:
-            raise ConfigError(f"Thresholds.update_low ({self.update_low:g}) must be below update_high "
-                              f"({self.update_high:g})")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Thresholds:
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown threshold(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}")
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One warning: its ``kind`` (see :data:`KINDS`), the Dense layer number (or None) and the message."""
-
-    kind: str
-    layer: int | None
-    epoch: int
-    batch: int | None
-    message: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 class Detectors:
     """The rules of this module, with the little state they need between sampled batches.
 
@@ -196,7 +110,8 @@ class Detectors:
     ----------
     thresholds : Thresholds
     layers : list of dict
-        ``{"units": n_l, "activation": name}`` per Dense layer.
+        ``{"l": number, "type": "Dense", "units": n_l, "activation": name}`` per layer with weights, as
+        :attr:`GradientMonitor.layers <layerwise.inspect.diagnostics.GradientMonitor.layers>`.
     warned : iterable of (kind, layer), optional
         Pairs already reported; they are not reported again.
     """
@@ -231,13 +146,15 @@ class Detectors:
             return found
 
         rel = v["dz_norm"] / v["dz_norm"][-1] if v["dz_norm"][-1] > 0 else np.full(L, np.nan)
-        for l in np.flatnonzero(rel[:-1] > t.exploding) + 1:
-            self._add(found, "exploding", l, where, _exploding_across(l, L, rel[l - 1], t.exploding))
+        for i in np.flatnonzero(rel[:-1] > t.exploding):
+            self._add(found, "exploding", i, where, _exploding_across(self._who(i), self._l(i), self._l(L - 1),
+                                                                      rel[i], t.exploding))
         self._check_growth(v["grad_norm_W"], loss, where, found)
 
         ratio = v["update_ratio"]
-        for l in np.flatnonzero(ratio > t.update_extreme) + 1:
-            self._add(found, "lr_high", l, where, _lr_high(l, ratio[l - 1], t.update_extreme, lr, once=True))
+        for i in np.flatnonzero(ratio > t.update_extreme):
+            self._add(found, "lr_high", i, where, _lr_high(self._who(i), self._l(i), ratio[i], t.update_extreme, lr,
+                                                           once=True))
         loss_small = self.first_loss is not None and loss < t.small_loss * self.first_loss
         dead = v["dead_fraction"] > t.dead
         dead_here_or_above = np.logical_or.accumulate(dead[::-1])[::-1]
@@ -256,8 +173,8 @@ class Detectors:
             known = measured.get(kind, np.ones(L, dtype=bool))
             counts = self.counts[kind]
             counts[:] = np.where(known, (counts + 1) * condition, counts)
-            for l in np.flatnonzero(counts >= t.patience) + 1:
-                self._add(found, kind, l, where, self._persistent_message(kind, l, v, rel, lr))
+            for i in np.flatnonzero(counts >= t.patience):
+                self._add(found, kind, i, where, self._persistent_message(kind, i, v, rel, lr))
         return found
 
     def _check_finite(self, v: dict, where: tuple, found: list) -> bool:
@@ -265,10 +182,10 @@ class Detectors:
         any_bad = np.logical_or.reduce(list(bad.values()))
         if not any_bad.any():
             return False
-        l = int(np.argmax(any_bad)) + 1
-        what = sorted({_WHAT[key] for key in _ALWAYS_MEASURED if bad[key][l - 1]})
-        self._add(found, "nan", l, where,
-                  f"Dense layer {l}: non-finite values (NaN or inf) appeared in its {', '.join(what)} at "
+        i = int(np.argmax(any_bad))
+        what = sorted({_WHAT[key] for key in _ALWAYS_MEASURED if bad[key][i]})
+        self._add(found, "nan", i, where,
+                  f"{self._who(i)}: non-finite values (NaN or inf) appeared in its {', '.join(what)} at "
                   f"{_at(*where)}; training is diverging. Remedy: a lower learning rate, gradient clipping via "
                   "clip_norm (e.g. clip_norm=1.0), and standardised inputs (zero mean, unit variance).")
         return True
@@ -279,10 +196,10 @@ class Detectors:
         if reference is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 growth = grad_norm / reference
-            for l in np.flatnonzero((growth > t.growth) & (reference > 0)) + 1:
-                self._add(found, "exploding", l, where,
-                          f"Dense layer {l}: exploding gradients: ||dW{l}|| = {grad_norm[l - 1]:.3g} is "
-                          f"{growth[l - 1]:.3g} times its recent median {reference[l - 1]:.3g} (threshold "
+            for i in np.flatnonzero((growth > t.growth) & (reference > 0)):
+                self._add(found, "exploding", i, where,
+                          f"{self._who(i)}: exploding gradients: ||dW{self._l(i)}|| = {grad_norm[i]:.3g} is "
+                          f"{growth[i]:.3g} times its recent median {reference[i]:.3g} (threshold "
                           f"{t.growth:g}x) at {_at(*where)}. Remedy: a lower learning rate, or gradient clipping "
                           "via clip_norm (e.g. clip_norm=1.0).")
         if loss > self.loss_alarm:
@@ -290,43 +207,51 @@ class Detectors:
                 reference = np.array(self.recent[0]) if self.recent else grad_norm
             with np.errstate(divide="ignore", invalid="ignore"):
                 growth = np.nan_to_num(grad_norm / reference, nan=0.0)
-            l = int(np.argmax(growth)) + 1
+            i = int(np.argmax(growth))
             self._add(found, "exploding", None, where,
                       f"exploding loss: the batch loss {loss:.4g} at {_at(*where)} is over {t.loss_growth:g} times "
-                      f"its first value {self.first_loss:.4g}; the gradient of Dense layer {l} grew the most "
-                      f"({growth[l - 1]:.3g}x). Remedy: a lower learning rate, or gradient clipping via clip_norm "
+                      f"its first value {self.first_loss:.4g}; the gradient of {self._who(i)} grew the most "
+                      f"({growth[i]:.3g}x). Remedy: a lower learning rate, or gradient clipping via clip_norm "
                       "(e.g. clip_norm=1.0).")
         if np.all(np.isfinite(grad_norm)):
             self.recent.append(grad_norm)
 
-    def _persistent_message(self, kind: str, l: int, v: dict, rel: np.ndarray, lr: float | None) -> str:
-        t, layer = self.t, self.layers[l - 1]
+    def _persistent_message(self, kind: str, i: int, v: dict, rel: np.ndarray, lr: float | None) -> str:
+        t, layer, who, l = self.t, self.layers[i], self._who(i), self._l(i)
         n, act = layer["units"], layer["activation"]
         if kind == "vanishing":
-            squashing = [k + 1 for k in range(l - 1, len(self.layers) - 1)
+            squashing = [self._l(k) for k in range(i, len(self.layers) - 1)
                          if self.layers[k]["activation"] in ("sigmoid", "tanh")]
-            cause = (f"the sigmoid/tanh slopes of Dense layer(s) {', '.join(map(str, squashing))} shrink it; use relu "
+            cause = (f"the sigmoid/tanh slopes of layer(s) {', '.join(map(str, squashing))} shrink it; use relu "
                      "or leaky_relu hidden layers with He initialisation" if squashing else
                      "use He initialisation for ReLU layers (Glorot otherwise), fewer layers, or check for dead "
                      "units")
-            return (f"Dense layer {l}: vanishing gradients: the backpropagated signal ||dZ{l}|| is {rel[l - 1]:.2g} "
+            return (f"{who}: vanishing gradients: the backpropagated signal ||dZ{l}|| is {rel[i]:.2g} "
                     f"of the output layer's (threshold {t.vanishing:g}), so this layer barely learns. Remedy: {cause}.")
         if kind == "dead_relu":
-            return (f"Dense layer {l}: {v['dead_fraction'][l - 1]:.0%} of its {n} ReLU units are dead (Z <= 0 on "
+            return (f"{who}: {v['dead_fraction'][i]:.0%} of its {n} ReLU units are dead (Z <= 0 on "
                     f"every example of the batch; threshold {t.dead:.0%}): they pass no gradient and stop learning. "
                     "Remedy: leaky_relu (or elu), He initialisation, a lower learning rate, standardised inputs, and "
                     "no large negative biases.")
         if kind == "saturation":
-            return (f"Dense layer {l}: {v['saturated_fraction'][l - 1]:.0%} of its {n} {act} units are saturated "
+            return (f"{who}: {v['saturated_fraction'][i]:.0%} of its {n} {act} units are saturated "
                     f"(within 1% of an asymptote on most examples; threshold {t.saturated:.0%}), so g'(Z) is nearly "
                     "0 and blocks the gradient. Remedy: standardised inputs (zero mean, unit variance), Glorot "
                     "initialisation, or relu/leaky_relu with He initialisation.")
         if kind == "lr_high":
-            return _lr_high(l, v["update_ratio"][l - 1], t.update_high, lr, once=False)
+            return _lr_high(who, l, v["update_ratio"][i], t.update_high, lr, once=False)
         now = "" if lr is None else f" (now {lr:g}; try {lr * 10:g})"
-        return (f"Dense layer {l}: learning rate too low for this layer: an update changes W{l} by only "
-                f"{v['update_ratio'][l - 1]:.2g} of its norm (healthy about 1e-3, threshold {t.update_low:g}) while "
+        return (f"{who}: learning rate too low for this layer: an update changes W{l} by only "
+                f"{v['update_ratio'][i]:.2g} of its norm (healthy about 1e-3, threshold {t.update_low:g}) while "
                 f"the loss is still high. Remedy: a higher learning rate{now}, or the adam optimizer.")
+
+    def _l(self, i: int) -> int:
+        """The number ``l`` of the ``i``-th watched layer."""
+        return self.layers[i]["l"]
+
+    def _who(self, i: int) -> str:
+        """``Dense layer 3``: the ``i``-th watched layer's type and number."""
+        return f"{self.layers[i]['type']} layer {self.layers[i]['l']}"
 
     # ------------------------------------------------------------- per epoch
     def check_epoch(self, epoch: int, losses: list[float]) -> list[Finding]:
@@ -347,8 +272,9 @@ class Detectors:
                       "leaky_relu if units are dead, or a larger network.")
         return found
 
-    def _add(self, found: list, kind: str, layer, where: tuple, message: str) -> None:
-        layer = None if layer is None else int(layer)
+    def _add(self, found: list, kind: str, i, where: tuple, message: str) -> None:
+        """Report ``message`` about the ``i``-th watched layer (None: the network), unless already reported."""
+        layer = None if i is None else self._l(int(i))
         if (kind, layer) in self.warned:
             return
         self.warned.add((kind, layer))
@@ -359,16 +285,16 @@ def _at(epoch: int, batch: int | None) -> str:
     return f"epoch {epoch + 1}" if batch is None else f"epoch {epoch + 1}, batch {batch + 1}"
 
 
-def _exploding_across(l: int, L: int, rel: float, limit: float) -> str:
-    return (f"Dense layer {l}: exploding gradients: the backpropagated signal ||dZ{l}|| is {rel:.3g} times the "
+def _exploding_across(who: str, l: int, L: int, rel: float, limit: float) -> str:
+    return (f"{who}: exploding gradients: the backpropagated signal ||dZ{l}|| is {rel:.3g} times the "
             f"output layer's ||dZ{L}|| (threshold {limit:g}). Remedy: smaller initial weights (He initialisation for "
             "ReLU layers, Glorot otherwise), a lower learning rate, or gradient clipping via clip_norm "
             "(e.g. clip_norm=1.0).")
 
 
-def _lr_high(l: int, ratio: float, limit: float, lr: float | None, once: bool) -> str:
+def _lr_high(who: str, l: int, ratio: float, limit: float, lr: float | None, once: bool) -> str:
     now = "" if lr is None else f" (now {lr:g}; try {lr / 10:g})"
     span = "a single update" if once else "each update"
-    return (f"Dense layer {l}: learning rate too high for this layer: {span} changes W{l} by {ratio:.2g} of its "
+    return (f"{who}: learning rate too high for this layer: {span} changes W{l} by {ratio:.2g} of its "
             f"norm (healthy about 1e-3, threshold {limit:g}). Remedy: a lower learning rate{now}, or gradient "
             "clipping via clip_norm (e.g. clip_norm=1.0).")

@@ -11,7 +11,7 @@ class History:
 
     Keys: ``loss``, ``accuracy`` (classifiers), ``val_loss`` and
     ``val_accuracy`` (with validation data), ``lr`` and ``time`` (seconds).
-    ``diagnostics`` is the :class:`~layerwise.diagnostics.GradientMonitor` of a
+    ``diagnostics`` is the :class:`~layerwise.inspect.diagnostics.GradientMonitor` of a
     fit with ``diagnostics=``, else None.
     """
 
