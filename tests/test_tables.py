@@ -180,3 +180,39 @@ def test_evaluate_matches_columns_by_name(files, table_run, tmp_path, capsys):
                          "--no-plot", "--json"]) == 0
         reports.append(capsys.readouterr().out.split('"data"')[0])
     assert reports[0] == reports[1]
+
+
+def test_info_names_the_columns_and_the_encoding(table_run, capsys):
+    assert cli.main(["info", str(table_run)]) == 0
+    out = capsys.readouterr().out
+    assert "columns (matched by name): age, city, income, plan, rooms" in out
+    assert ("encoded 5 column(s) into 13 inputs: one-hot city (4 categories), plan (4 categories); missing values "
+            "imputed (median, with an indicator column) in age, income") in out
+
+
+@pytest.mark.parametrize("step, config, arrays, message", [
+    ("one_hot", {"n_in": 2, "columns": [1], "categories": [["a", "a"]]}, {}, "distinct text values"),
+    ("one_hot", {"n_in": 2, "columns": [3], "categories": [["a"]]}, {}, "increasing text columns within 2"),
+    ("one_hot", {"n_in": 2, "columns": [1], "categories": 7}, {}, "malformed"),
+    ("impute", {"n_in": 2}, {"medians": np.array([np.nan]), "indicators": np.zeros(0)}, "finite medians"),
+    ("impute", {"n_in": 2}, {"medians": np.ones(2), "indicators": np.array([5.0])}, "indicator columns"),
+    ("impute", {}, {"medians": np.ones(2), "indicators": np.zeros(0)}, "missing its array or setting 'n_in'"),
+    ("columns", {"names": ["a", "a"]}, {}, "distinct column names"),
+])
+def test_malformed_stored_encoding_steps_are_refused(step, config, arrays, message):
+    from layerwise.errors import ConfigError
+    from layerwise.preprocessing import step_from_stored
+
+    with pytest.raises(ConfigError, match=message):
+        step_from_stored({**config, "type": step}, arrays)
+
+
+def test_encoding_steps_survive_the_model_file(files, tmp_path):
+    folder, _, new = files
+    data = load_dataset(folder / "train.csv")
+    steps = fit_table(data.X, data.feature_names)
+    net = lw.Network([lw.Dense(4, "relu"), lw.Dense(2, "softmax")], input_dim=steps[-1].n_out, seed=0)
+    net.classes, net.preprocessing = data.classes, Preprocessing(inputs=steps)
+    net.save(tmp_path / "m.safetensors")
+    frame = new.drop(columns="label")
+    np.testing.assert_array_equal(lw.load(tmp_path / "m.safetensors").predict_proba(frame), net.predict_proba(frame))

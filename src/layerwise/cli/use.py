@@ -121,6 +121,7 @@ def model_description(model: Model) -> dict:
             "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
             "classes": None if net.classes is None else list(net.classes),
             "standardized_inputs": model.features is not None, "standardized_targets": model.targets is not None,
+            "columns": model.columns, "encoding": model.encoding_note(),
             "trained_on": model.info.get("data", {}).get("source"), "test_metrics": model.info.get("test_metrics")}
 
 
@@ -148,6 +149,10 @@ def cmd_info(args) -> int:
               f"  standardized targets: {'yes' if description['standardized_targets'] else 'no'}",
               f"file format version: {description['format_version']} (written by layerwise "
               f"{description['library_version']})"]
+    if description["columns"]:
+        lines.append(f"columns (matched by name): {', '.join(description['columns'])}")
+    if description["encoding"]:
+        lines.append(description["encoding"])
     if description["trained_on"]:
         metrics = description["test_metrics"] or {}
         result = "  ".join(f"{key} {value:.4g}" for key, value in metrics.items() if key != "examples")
