@@ -41,7 +41,8 @@ def test_resume_continues_with_the_runs_own_data_and_options(wine_runs, tmp_path
 
 
 @pytest.mark.parametrize("option,message", [
-    (["--lr", "0.5"], "--lr cannot change when resuming"),
+    (["--lr", "0.5"], "--lr cannot change when resuming: the optimizer continues from the checkpoint's state and "
+                      "schedule (the run used adam's default rate)"),
     (["--hidden", "3"], "--hidden cannot change when resuming: the run used 8, received 3"),
     (["--data", "iris"], "--data cannot change when resuming: the run used wine"),
     (["--epochs", "1"], "has 2 epochs done, more than the 1 asked for in all"),

@@ -35,6 +35,16 @@ def test_an_epoch_line_fits_80_columns_and_keeps_the_validation_metrics():
         "epoch 3/20  loss 0.5  val_loss 0.6  lr 0.001"]
 
 
+def test_the_learning_rate_is_shown_first_and_when_it_changes(rng):
+    stream = io.StringIO()
+    net = lw.Network([lw.Dense(3, "softmax")], input_dim=2, seed=0)
+    X, y = rng.standard_normal((20, 2)), rng.integers(0, 3, 20)
+    net.fit(X, y, epochs=4, optimizer=lw.SGD(lr=0.1), schedule=lw.get_schedule("step", step_size=2, gamma=0.5),
+            verbose=0, callbacks=[ProgressBar(4, 1, stream=stream, live=False)])
+    lines = stream.getvalue().splitlines()
+    assert [line.split("  lr ")[-1] if "  lr " in line else None for line in lines] == ["0.1", None, "0.05", None]
+
+
 def test_the_live_bar_fits_80_columns_without_a_rate(rng):
     stream = io.StringIO()
     net = lw.Network([lw.Dense(4, "relu"), lw.Dense(3, "softmax")], input_dim=5, seed=0)

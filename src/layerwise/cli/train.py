@@ -368,8 +368,9 @@ def resumed_options(given: dict, recorded: dict, checkpoint: str) -> cfg.TrainOp
             continue
         flag = "--" + key.replace("_", "-")
         if key == "lr":
+            used = _shown(before) if before is not None else f"{recorded.get('optimizer')}'s default rate"
             raise ConfigError(f"{flag} cannot change when resuming: the optimizer continues from the checkpoint's "
-                              f"state and schedule (the run used {_shown(before)}); start a new run to change it")
+                              f"state and schedule (the run used {used}); start a new run to change it")
         if key not in RESUMABLE:
             raise ConfigError(f"{flag} cannot change when resuming: the run used {_shown(before)}, received "
                               f"{_shown(value)}; start a new run (without --resume) to change it")

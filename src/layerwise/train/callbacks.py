@@ -217,6 +217,8 @@ class ProgressBar(Callback):
     width : int, default 80
         Longest line written (the terminal's width when narrower); a longer
         epoch line wraps before its validation metrics instead of hiding them.
+        The learning rate is shown on the first epoch's line and whenever it
+        changes, not repeated while it stays the same.
     """
 
     def __init__(self, epochs: int, steps: int, stream=None, live: bool | None = None, stopper=None,
@@ -225,6 +227,10 @@ class ProgressBar(Callback):
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.stopper, self.width, self.bar, self.ran = stopper, width, None, 0
+        self.lr_shown = None
+
+    def on_train_begin(self, net, logs):
+        self.lr_shown = None
 
     def on_epoch_begin(self, net, epoch, logs):
         if self.live:
@@ -251,7 +257,11 @@ class ProgressBar(Callback):
             self.bar.close()
             self.bar = None
         self.ran = epoch + 1
-        print("\n".join(epoch_lines(epoch, self.epochs, logs, self.width)), file=self.stream, flush=True)
+        shown = dict(logs)
+        if "lr" in shown and shown["lr"] == self.lr_shown:
+            del shown["lr"]
+        self.lr_shown = logs.get("lr")
+        print("\n".join(epoch_lines(epoch, self.epochs, shown, self.width)), file=self.stream, flush=True)
 
     def on_train_end(self, net, logs):
         summary = self.stopper.summary(self.ran) if self.stopper is not None else None
