@@ -154,10 +154,13 @@ def test_cli_predict_library_and_onnx_agree_on_reordered_columns_with_unseen_cat
                      "--output", str(tmp_path / "q.csv")]) == 0
     assert pd.read_csv(tmp_path / "q.csv").equals(printed)
     assert cli.main(["export", str(table_run), "--onnx", str(tmp_path / "m.onnx")]) == 0
-    assert "city=Berlin" not in capsys.readouterr().out
+    assert ("inputs X (batch, 3): age, income, rooms (NaN where missing); X_text (batch, 2): city, plan"
+            in capsys.readouterr().out)
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    encoded = model.preprocessing.encode(frame).astype(np.float32)
-    np.testing.assert_allclose(session.run(["Y"], {"X": encoded})[0], P, rtol=1e-4, atol=1e-5)
+    X = frame[["age", "income", "rooms"]].to_numpy(np.float32)
+    X_text = frame[["city", "plan"]].fillna("").to_numpy(object)
+    assert np.isnan(X).any() and (X_text == "").any() and (X_text == "Berlin").any()
+    np.testing.assert_allclose(session.run(["Y"], {"X": X, "X_text": X_text})[0], P, rtol=1e-4, atol=1e-5)
 
 
 def test_missing_column_is_an_error_naming_it(files, table_run, tmp_path, capsys):
@@ -216,3 +219,20 @@ def test_encoding_steps_survive_the_model_file(files, tmp_path):
     net.save(tmp_path / "m.safetensors")
     frame = new.drop(columns="label")
     np.testing.assert_array_equal(lw.load(tmp_path / "m.safetensors").predict_proba(frame), net.predict_proba(frame))
+
+
+def test_onnx_of_a_float64_numeric_table_imputes_exactly(files):
+    import onnxruntime
+
+    folder, train, new = files
+    numbers = train[NUMERIC].to_numpy()
+    steps = fit_table(numbers, NUMERIC)
+    net = lw.Network([lw.Dense(8, "tanh"), lw.Dense(2, "softmax")], input_dim=steps[-1].n_out, seed=3,
+                     dtype="float64")
+    net.preprocessing = Preprocessing(inputs=steps)
+    model = lw.to_onnx(net)
+    assert [i.name for i in model.graph.input] == ["X"]
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    X = new[NUMERIC].to_numpy()
+    assert np.isnan(X).any()
+    np.testing.assert_allclose(session.run(["Y"], {"X": X})[0], net.predict_proba(X), rtol=1e-12, atol=1e-14)

@@ -98,19 +98,23 @@ def cmd_export(args) -> int:
     from ..interop.export import to_onnx
 
     model = load_model(args.model)
-    to_onnx(model.net, args.onnx)
+    onnx_model = to_onnx(model.net, args.onnx)
     into_graph = not isinstance(model.net.layers[0], Dense)  # a convolution cannot absorb the input scaler
     folded = [what for what, scaler in (("the input scaler into layer 1" if not into_graph else
                                          "the input scaler as the graph's first nodes", model.features),
                                         (f"the target scaler into layer {model.net.output.l}", model.targets))
               if scaler]
     folded = f", with {' and '.join(folded)} folded in" if folded else ""
+    steps = model.net.preprocessing
+    if steps is not None and steps.encoding:  # a table: the graph takes its columns and encodes them
+        inputs = json.loads(next(p.value for p in onnx_model.metadata_props if p.key == "layerwise.inputs"))
+        described = [f"{name} (batch, {len(columns)}): {', '.join(columns)}{note}"
+                     for (name, columns), note in zip(inputs.items(), (" (NaN where missing)", ' ("" where missing)'))
+                     if columns]
+        print(f"wrote {args.onnx}: inputs {'; '.join(described)} -> output Y (batch, {model.net.n_outputs}){folded}")
+        return 0
     shape = ", ".join(map(str, model.net.input_shape))
     print(f"wrote {args.onnx}: input X (batch, {shape}) -> output Y (batch, {model.net.n_outputs}){folded}")
-    steps = model.net.preprocessing
-    if steps is not None and steps.encoding:
-        print(f"X holds the encoded columns {', '.join(steps.encoded_names())}, as "
-              "layerwise.load(MODEL).preprocessing.encode(table) returns them (metadata key layerwise.inputs)")
     return 0
 
 

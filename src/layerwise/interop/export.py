@@ -35,6 +35,7 @@ from ..io.model_file import write_atomically
 from ..layers import BatchNorm, Dense, Dropout
 from ..ops.activations import ELU, Activation, LeakyReLU, get_activation
 from ..preprocessing import fold, input_affine
+from .onnx_encoding import encoding_nodes
 
 __all__ = ["MissingDependencyError", "from_torch", "to_onnx", "to_torch"]
 
@@ -97,12 +98,12 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
     steps are folded into the first and last layers (see
     :func:`layerwise.preprocessing.fold`); in front of a convolution they
     stay as the graph's first nodes, ``A0 = X * scale + shift`` (``Mul`` and
-    ``Add``). A model trained on a table keeps its encoding (column
-    selection, one-hot text, imputation) out of the graph: ``X`` is then the
-    encoded matrix ``net.preprocessing.encode(table)``, whose column names
-    the metadata key ``"layerwise.inputs"`` lists (JSON), e.g. ``"age",
-    "age_missing", "city=Oslo"``; for a table of numbers without missing
-    values that is the raw rows in the training column order. Each ``Dense``
+    ``Add``). A model trained on a table takes its raw columns, its
+    encoding in the graph: ``"X"`` holds the numeric columns (NaN where
+    missing) and ``"X_text"`` the text columns (strings, ``""`` where
+    missing), each in the training order, which the metadata key
+    ``"layerwise.inputs"`` lists; the nodes are told in
+    :mod:`layerwise.interop.onnx_encoding`. Each ``Dense``
     layer becomes a ``Gemm`` (``Z = X @ W.T + b``, ``transB=1``, with ``W``
     stored ``(n_out, n_in)`` as initializer ``"W<l>"`` and ``b`` as ``"b<l>"``)
     followed by its activation's node(s); the identity adds none. Dropout
@@ -164,6 +165,12 @@ def to_onnx(net: Network, path: str | os.PathLike | None = None, *, opset: int =
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {newest}, received {opset!r}")
     graph = _GraphBuilder(onnx, net.dtype, opset)
     x = "X"
+    if net.preprocessing is not None and net.preprocessing.encoding:  # a table's columns: see onnx_encoding
+        x = encoding_nodes(graph, net.preprocessing)
+        if len(net.input_shape) > 1:
+            graph.initializers["A0_shape"] = onnx.numpy_helper.from_array(
+                np.array([-1, *net.input_shape], dtype=np.int64), name="A0_shape")
+            x = graph.node("Reshape", [x, "A0_shape"], "A0_image")
     affine = None if net.preprocessing is None else input_affine(net.preprocessing)
     if affine is not None:  # input steps that could not fold into a convolution
         scale, shift = (part.reshape(net.input_shape).astype(net.dtype) for part in affine)
@@ -188,6 +195,9 @@ class _GraphBuilder:
         self.elem_type = onnx.helper.np_dtype_to_tensor_dtype(dtype)
         self.nodes = []
         self.initializers = {}
+        self.inputs = None  # the graph inputs, when not the one "X" of the network's input shape
+        self.props = {}  # metadata beyond the loss and classes
+        self.domains = {}  # operator sets beyond the default one
 
     def initializer(self, name: str, value) -> str:
         """Add a constant tensor (once) in the network's dtype and return its name."""
@@ -212,12 +222,13 @@ class _GraphBuilder:
         graph = helper.make_graph(
             self.nodes,
             "layerwise_network",
-            [helper.make_tensor_value_info("X", self.elem_type, ["batch", *net.input_shape])],
+            self.inputs or [helper.make_tensor_value_info("X", self.elem_type, ["batch", *net.input_shape])],
             [helper.make_tensor_value_info("Y", self.elem_type, ["batch", n_out])],
             initializer=list(self.initializers.values()),
             doc_string=repr(net),
         )
-        opsets = [helper.make_opsetid("", self.opset)]
+        opsets = [helper.make_opsetid("", self.opset),
+                  *(helper.make_opsetid(domain, version) for domain, version in self.domains.items())]
         model = helper.make_model(graph, opset_imports=opsets, producer_name="layerwise",
                                   producer_version=_version())
         model.ir_version = helper.find_min_ir_version_for(opsets)
@@ -226,9 +237,7 @@ class _GraphBuilder:
             "layerwise.loss_args": json.dumps(net.loss_fn.get_config()),
             "layerwise.classes": json.dumps(None if net.classes is None else list(net.classes)),
         }
-        if net.preprocessing is not None:  # table encoding left out of the graph: X is the encoded matrix
-            props["layerwise.inputs"] = json.dumps(net.preprocessing.encoded_names())
-        helper.set_model_props(model, props)
+        helper.set_model_props(model, {**props, **self.props})
         return model
 
 
@@ -288,7 +297,9 @@ def to_torch(net: Network):
     :func:`to_onnx` does: its standardisation steps are folded into the
     first and last ``Linear`` (in front of a convolution, a first module
     computes ``x * scale + shift``); a model trained on a table takes the
-    encoded matrix ``net.preprocessing.encode(table)``, as :func:`to_onnx` does.
+    encoded matrix ``net.preprocessing.encode(table)`` (torch has no string
+    tensors for its text columns), whose columns
+    ``net.preprocessing.encoded_names()`` lists.
 
     Parameters
     ----------
