@@ -209,3 +209,16 @@ def test_a_corrupt_preprocessing_entry_is_named(tmp_path, mutate, message):
     (tmp_path / "bad.safetensors").write_bytes(safetensors.numpy.save(tensors, {"layerwise": json.dumps(document)}))
     with pytest.raises(lw.ModelFileError, match=message):
         lw.load(tmp_path / "bad.safetensors")
+
+
+def test_target_steps_fold_only_into_a_dense_output_layer():
+    """A BatchNorm output would have had the target step folded into the Dense layer below it, wrongly."""
+    net = lw.Network([lw.Dense(4), lw.Dense(1, activation="identity"), lw.BatchNorm()], input_dim=3, seed=0,
+                     dtype="float64")
+    net.preprocessing = Preprocessing(targets=[Standardize(np.array([2.0]), np.array([3.0]))])
+    with pytest.raises(lw.ConfigError, match="folds only into an identity Dense output layer, this network's "
+                                             "output layer is BatchNorm"):
+        fold(net)
+    net.preprocessing = Preprocessing(inputs=[Standardize(np.arange(3.0), np.full(3, 2.0))])
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    np.testing.assert_allclose(fold(net).predict_proba(X), net.predict_proba(X), rtol=1e-12)

@@ -191,8 +191,11 @@ def save_model(path, model: Model) -> None:
 
 
 def default_output_activation(loss: str) -> str:
-    """softmax for cross_entropy, sigmoid for binary_cross_entropy, identity otherwise."""
-    return {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "identity")
+    """The activation the loss pairs with by the output shortcut (softmax for cross_entropy, sigmoid for
+    binary_cross_entropy, identity for mse), identity for a loss without one."""
+    from ..ops.losses import get_loss
+
+    return get_loss(loss).shortcut or "identity"
 
 
 def build_network(hidden, activation: str, output_activation: str, units: int, loss: str, n_inputs: int,

@@ -16,6 +16,7 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import ConfigError
 from ..io.atomic import write_output
+from ..ops.losses import get_loss
 from ..preprocessing import Preprocessing, Standardize, fit_table
 from . import config as cfg
 from . import tracking
@@ -25,7 +26,8 @@ from .layer_specs import ARCHITECTURES, IMAGE_SHAPES, parse_layers
 from .metrics import chance_warning, measure, summary_line
 from .model import Model, build_network, default_output_activation, describe, save_model
 
-REGRESSION_LOSSES = ("mse", "mae", "huber")
+REGRESSION_LOSSES = tuple(name for name in cfg.loss_name.names if get_loss(name).task == "regression")
+"""The CLI's regression losses (its classification losses are the others)."""
 
 
 def check_run_dir(out: str | None) -> None:
@@ -106,16 +108,17 @@ def write_diagnostics(monitor, run_dir: Path) -> None:
 def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str, int]:
     """The loss, output activation and output units that suit the task."""
     loss = opts.loss or ("cross_entropy" if data.task == "classification" else "mse")
+    task = get_loss(loss).task
     if data.task == "classification":
-        if loss in REGRESSION_LOSSES:
+        if task != "classification":
             raise ConfigError(f"loss {loss} is for regression, but {opts.data} is a classification task; use "
                               "cross_entropy or binary_cross_entropy, or --task regression")
-        if loss == "binary_cross_entropy" and len(data.classes) != 2:
-            raise ConfigError(f"binary_cross_entropy needs exactly 2 classes, {opts.data} has {len(data.classes)}; "
+        units = get_loss(loss).units(len(data.classes))
+        if units is None:
+            raise ConfigError(f"{loss} needs exactly 2 classes, {opts.data} has {len(data.classes)}; "
                               "use cross_entropy")
-        units = len(data.classes) if loss == "cross_entropy" else 1
     else:
-        if loss not in REGRESSION_LOSSES:
+        if task != "regression":
             raise ConfigError(f"loss {loss} is for classification, but {opts.data} is a regression task; use "
                               f"{', '.join(REGRESSION_LOSSES)}, or --task classification")
         units = 1 if data.y_train.ndim == 1 else data.y_train.shape[1]
@@ -171,7 +174,7 @@ class OriginalUnits:
     @classmethod
     def for_model(cls, model: Model):
         """The callback for a model with a target scaler and an mse or mae loss on one output, else None."""
-        power = {"mse": 2, "mae": 1}.get(model.net.loss_fn.name)
+        power = model.net.loss_fn.scale_power
         if model.targets is None or power is None or model.targets.scale.size != 1:
             return None
         return cls(float(model.targets.scale[0]) ** power)

@@ -80,6 +80,7 @@ from ..engine.network import Network
 from ..errors import ConfigError, DataError, NonFiniteParametersError, ShapeError, TrainingDivergedError
 from ..layers import Dense, Dropout
 from ..ops.activations import ACTIVATIONS
+from ..ops.losses import get_loss
 from ..optim.optimizers import SGD, Adam
 from ..train.callbacks import Callback
 
@@ -845,7 +846,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _encode_targets(self, y, first_pass: bool, incremental: bool, classes) -> np.ndarray:
         _check_choice(type(self).__name__, "loss", self.loss, tuple(REGRESSION_LOSSES))
         Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
-        if self.loss == "poisson" and (Y < 0).any():
+        if get_loss(REGRESSION_LOSSES[self.loss]).counts and (Y < 0).any():
             raise DataError(f"{type(self).__name__}: Some value(s) of y are negative which is not allowed for Poisson "
                             f"regression; received a minimum of {Y.min():g}")
         if first_pass:
@@ -856,7 +857,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return Y
 
     def _output(self) -> tuple[str, str]:
-        return "exp" if self.loss == "poisson" else "identity", REGRESSION_LOSSES[self.loss]
+        loss = REGRESSION_LOSSES[self.loss]
+        return get_loss(loss).shortcut or "identity", loss  # exp for poisson, identity otherwise
 
     def _network_classes(self):
         return None

@@ -156,7 +156,7 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
         raise DataError(f"cannot save: parameter {name} contains {int((~np.isfinite(value)).sum())} NaN or "
                         f"infinite value(s); the network has diverged")
     config = net.get_config()
-    problem = _classes_problem(config, net.n_outputs)
+    problem = _classes_problem(config.get("classes"), net, net.n_outputs)
     if problem:
         raise ConfigError(f"cannot save: {problem}")
     extra_tensors = _check_extra_tensors(tensors)
@@ -296,7 +296,7 @@ def _preprocessing(path, document: dict, arrays: dict[str, np.ndarray], net: Net
             return None
     except (LayerwiseError, KeyError) as exc:
         raise ModelFileError(f"{path} has an invalid preprocessing entry: {exc}") from None
-    problem = steps.check(net.input_dim, net.dense[-1].units)
+    problem = steps.check(net.input_dim, net.output.output_shape[0])
     if problem:
         raise ModelFileError(f"{path} has an invalid preprocessing entry: {problem}")
     return steps
@@ -361,7 +361,7 @@ def _network_for(path, config: dict, header: Header) -> Network:
         expected = net.parameter_shapes(example)
     except LayerwiseError as exc:
         raise ModelFileError(f"{path} has an invalid network config: {exc}") from None
-    problem = _classes_problem(config, net.output.output_shape[0])
+    problem = _classes_problem(config.get("classes"), net, net.output.output_shape[0])
     if problem:
         raise ModelFileError(f"{path} has an invalid network config: {problem}")
     layout = f"the config describes a network of {net._describe(example)}, with parameters {_names(expected)}"
@@ -408,15 +408,14 @@ def _parameter_order(name: str) -> tuple[int, str]:
     return int(number), kind
 
 
-def _classes_problem(config: dict, n_outputs: int) -> str | None:
-    """Say why ``config["classes"]`` cannot label the outputs, or return None."""
-    classes = config.get("classes")
+def _classes_problem(classes, net: Network, n_outputs: int) -> str | None:
+    """Say why ``classes`` cannot label the ``n_outputs`` outputs of ``net`` (by its loss), or return None."""
     if classes is None:
         return None
     if not isinstance(classes, list) or not classes:
         return f"classes must be a non-empty list of labels, received {classes!r}"
-    if config.get("loss") == "cross_entropy" and len(classes) != n_outputs:
-        return f"{len(classes)} class label(s) for a softmax output layer of {n_outputs} unit(s)"
-    if config.get("loss") == "binary_cross_entropy" and len(classes) != 2:
-        return f"{len(classes)} class label(s) for a sigmoid output, which needs exactly 2 (negative, positive)"
+    n_classes = net.loss_fn.n_classes(n_outputs)
+    if n_classes is not None and len(classes) != n_classes:
+        return (f"{len(classes)} class label(s) for a {net.output.activation.name} output layer of {n_outputs} "
+                f"unit(s) under {net.loss_fn.name}, which tells {n_classes} classes apart")
     return None

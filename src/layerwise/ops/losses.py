@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_range
 from ..errors import ConfigError
 
 
@@ -54,6 +55,11 @@ class Loss:
     """The output activation with which ``dZ_L = A_L - Y`` holds exactly, if any."""
     kinked = False
     """Whether the loss has a kink where ``A_L = Y`` (finite differences must not straddle it)."""
+    counts = False
+    """Whether the targets must be counts, ``Y >= 0`` (Poisson)."""
+    scale_power: int | None = None
+    """``p`` such that ``J(s A, s Y) = s**p J(A, Y)`` for every ``s > 0`` (mse 2, mae 1), if there is one: how
+    a loss measured on standardised targets converts to the targets' units."""
 
     def get_config(self) -> dict:
         """Constructor arguments that differ from the defaults (saved with the model)."""
@@ -61,6 +67,10 @@ class Loss:
 
     def n_classes(self, n_outputs: int) -> int | None:
         """Number of classes an output of ``n_outputs`` units tells apart (None for regression)."""
+        return None
+
+    def units(self, n_classes: int) -> int | None:
+        """Number of output units that tell ``n_classes`` classes apart (None: this loss cannot)."""
         return None
 
     def labels(self, Y: np.ndarray) -> np.ndarray | None:
@@ -117,6 +127,9 @@ class CrossEntropy(Loss):
     def n_classes(self, n_outputs):
         return n_outputs
 
+    def units(self, n_classes):
+        return n_classes
+
     def labels(self, Y):
         return Y.argmax(axis=1)
 
@@ -143,6 +156,9 @@ class BinaryCrossEntropy(Loss):
     def n_classes(self, n_outputs):
         return 2
 
+    def units(self, n_classes):
+        return 1 if n_classes == 2 else None
+
     def labels(self, Y):
         return (Y > 0.5).astype(np.int8)
 
@@ -164,6 +180,7 @@ class MeanSquaredError(Loss):
 
     name = "mse"
     shortcut = "identity"
+    scale_power = 2
 
     def terms(self, AL, Y, out=None):
         """``(A - Y)^2 / 2``."""
@@ -180,6 +197,7 @@ class MeanAbsoluteError(Loss):
 
     name = "mae"
     kinked = True
+    scale_power = 1
 
     def terms(self, AL, Y, out=None):
         """``|A - Y|``."""
@@ -196,9 +214,7 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0):
-        if not delta > 0:
-            raise ConfigError(f"huber delta must be positive, received {delta!r}")
-        self.delta = delta
+        self.delta = check_range("huber delta", delta, 0.0, low_open=True)
 
     def get_config(self):
         return {} if self.delta == 1.0 else {"delta": self.delta}
@@ -218,6 +234,7 @@ class Poisson(Loss):
 
     name = "poisson"
     shortcut = "exp"
+    counts = True
 
     def terms(self, AL, Y, out=None):
         """``Y log(Y / A) - Y + A``, with ``0 log 0 = 0``."""

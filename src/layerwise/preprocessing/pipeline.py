@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..layers import Dense
 from .registry import step_from_stored
 from .steps import Step
 
@@ -148,7 +149,7 @@ def fold(net):
 
     An input step ``x * s + t`` becomes ``W1 := W1 diag(s)``, ``b1 := b1 + W1 t``;
     a target step, inverted (``a -> (a - t) / s``), becomes ``W_L := W_L / s``,
-    ``b_L := (b_L - t) / s`` for an identity output. The copy computes on raw
+    ``b_L := (b_L - t) / s`` for an identity Dense output layer. The copy computes on raw
     rows what ``net.predict_proba`` (inputs) and ``net.predict`` (targets) give.
     The table encoding steps (:attr:`Preprocessing.encoding`), which are not
     affine, stay as the copy's preprocessing (None when there are none): its
@@ -173,9 +174,9 @@ def fold(net):
     encoding = steps.encoding
     if encoding:
         twin.preprocessing = Preprocessing(inputs=encoding)
-    first, last = twin.dense[0], twin.dense[-1]
+    first, last = twin.layers[0], twin.output
     affine = steps.inputs[len(encoding):]
-    if twin.layers[0] is first:
+    if isinstance(first, Dense):
         W, b = first.W.astype(np.float64), first.b.astype(np.float64)
         for step in reversed(affine):  # A0 = step_k(...step_1(x)), so the last step folds in first
             scale, shift = _affine(step, "input")
@@ -184,9 +185,11 @@ def fold(net):
     elif affine:
         twin.preprocessing = Preprocessing(inputs=steps.inputs)
         input_affine(twin.preprocessing)  # refuses steps that are not affine
-    if steps.targets and last.activation.name != "identity":
-        raise ConfigError(f"target preprocessing folds only into an identity output, this network's output "
-                          f"activation is {last.activation.name}")
+    if not steps.targets:
+        return twin
+    if not isinstance(last, Dense) or last.activation.name != "identity":
+        raise ConfigError(f"target preprocessing folds only into an identity Dense output layer, this network's "
+                          f"output layer is {last!r}")
     W, b = last.W.astype(np.float64), last.b.astype(np.float64)
     for step in reversed(steps.targets):  # y_net = step_k(...step_1(y)): undo the last step first
         scale, shift = _affine(step, "target")
