@@ -37,6 +37,9 @@ class Optimizer:
         self._state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, list[np.ndarray]] = {}
         self._loaded: dict[str, dict[str, np.ndarray]] = {}
+        self._flat: dict[str, tuple] = {}
+        self._hyper: dict[np.dtype, np.ndarray] = {}
+        self._empty: dict[np.dtype, np.ndarray] = {}
 
     @property
     def lr(self) -> float:
@@ -66,11 +69,32 @@ class Optimizer:
         in place of the attribute (0 for the parts of ``p`` that are not decayed)."""
         raise NotImplementedError
 
-    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], dtype: type,
+    def _fused_update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray],
                       weight_decay: float) -> None:
-        """The same step in one pass (:mod:`layerwise.optim.kernels`), on flat arrays, with scalars cast to
-        ``dtype``."""
+        """The same step in one pass (:mod:`layerwise.optim.kernels`), on flat arrays, its scalars in
+        :meth:`_scalars`."""
         raise NotImplementedError
+
+    def _scalars(self, dtype: np.dtype, *values: float) -> np.ndarray:
+        """``values`` cast to ``dtype`` (as ``dtype.type(value)`` rounds), in an array reused from step to step."""
+        h = self._hyper.get(dtype)
+        if h is None or h.size != len(values):
+            h = self._hyper[dtype] = np.empty(len(values), dtype)
+        for i, value in enumerate(values):
+            h[i] = value
+        return h
+
+    def _absent(self, dtype: np.dtype) -> np.ndarray:
+        """An empty array to pass for a buffer the step does not use.
+
+        Passing another argument instead (the parameter itself) would make the
+        arrays overlap, and the compiled loop would fall back to one element at a
+        time.
+        """
+        empty = self._empty.get(dtype)
+        if empty is None:
+            empty = self._empty[dtype] = np.empty(0, dtype)
+        return empty
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
              decayed: Mapping[str, int] | None = None) -> None:
@@ -108,11 +132,9 @@ class Optimizer:
                 state = self._create_state(name, p)
             parts = self._parts(name, p, decayed)
             if fused.ENABLED and p.flags.c_contiguous:
-                g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
-                flat, flat_state = p.reshape(-1), {buf: array.reshape(-1) for buf, array in state.items()}
-                for part, weight_decay in parts:  # views: the kernels walk 1-D
-                    self._fused_update(flat[part], g[part], {buf: array[part] for buf, array in flat_state.items()},
-                                       p.dtype.type, weight_decay)
+                g = np.ascontiguousarray(g, dtype=p.dtype)
+                for flat_part in self._flat_parts(name, p, g, state, parts):
+                    self._fused_update(*flat_part)
                 continue
             scratch = self._scratch.get(name)
             if scratch is None:
@@ -125,6 +147,18 @@ class Optimizer:
             for part, weight_decay in parts:
                 self._update(flat[part], g[part], {buf: array[part] for buf, array in flat_state.items()},
                              [array.reshape(-1)[part] for array in scratch], weight_decay)
+
+    def _flat_parts(self, name: str, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray],
+                    parts: list[tuple[slice, float]]) -> list[tuple]:
+        """Per part, the fused step's arguments: 1-D views of ``p``, ``g`` and the state (the kernels walk
+        1-D), and the part's weight decay; kept from step to step while the arrays stay the same."""
+        cached = self._flat.get(name)
+        if cached is None or cached[0] is not p or cached[1] is not g or cached[2] is not state or cached[3] != parts:
+            flat, flat_g, flat_state = p.reshape(-1), g.reshape(-1), {buf: a.reshape(-1) for buf, a in state.items()}
+            views = [(flat[part], flat_g[part], {buf: a[part] for buf, a in flat_state.items()}, weight_decay)
+                     for part, weight_decay in parts]
+            cached = self._flat[name] = (p, g, state, parts, views)
+        return cached[4]
 
     def _parts(self, name: str, p: np.ndarray, decayed: Mapping[str, int] | None) -> list[tuple[slice, float]]:
         """``[(part of the flattened p, its weight decay)]``: the decayed leading elements, then the rest."""
@@ -162,6 +196,10 @@ class Optimizer:
             state[buf][...] = array
         self._state[name] = state
         return state
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and copies leave out the cached flat views (they would carry the parameters along)."""
+        return {**vars(self), "_flat": {}}
 
     def state_dict(self) -> dict[str, Any]:
         """Return ``{"name", "hyper", "step", "state": {param: {buffer: array copy}}}``."""

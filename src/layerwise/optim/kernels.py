@@ -4,7 +4,11 @@ The NumPy form of an optimizer step (:mod:`layerwise.optim`) is a dozen
 whole-array passes, each reading and writing megabytes; here the same
 equations run element by element in one loop, so each array is read once and
 written once. The arithmetic is the NumPy form's, operation for operation and
-in the parameters' dtype, so both give bit-identical parameters (tested).
+in the parameters' dtype, so both give bit-identical parameters (tested). The
+scalars of a step come in one small array ``h`` of that dtype (filled by
+:meth:`Optimizer._scalars`): numba types an array argument several times
+faster than nine NumPy scalars, which on a small network is most of the
+cost of a step.
 
 numba is a dependency, but it is imported, and each kernel compiled, only on
 first use (``import layerwise`` does not pay for it); compiled code is cached
@@ -23,8 +27,10 @@ __all__ = ["ENABLED", "adam", "rmsprop", "sgd"]
 
 
 @compiled
-def sgd(p, g, momentum_buffer, lr, momentum, nesterov, weight_decay):
-    """One step of :class:`layerwise.optim.SGD` (``momentum_buffer`` unused when ``momentum`` is 0)."""
+def sgd(p, g, momentum_buffer, h, nesterov):
+    """One step of :class:`layerwise.optim.SGD`, ``h = [lr, momentum, weight_decay]`` (``momentum_buffer``
+    unused when ``momentum`` is 0)."""
+    lr, momentum, weight_decay = h[0], h[1], h[2]
     for i in range(p.size):
         d = g[i]
         if weight_decay:
@@ -37,9 +43,10 @@ def sgd(p, g, momentum_buffer, lr, momentum, nesterov, weight_decay):
 
 
 @compiled
-def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps, momentum, centered,
-            weight_decay):
-    """One step of :class:`layerwise.optim.RMSProp`; ``grad_avg`` is used only when centered."""
+def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, h, centered):
+    """One step of :class:`layerwise.optim.RMSProp`, ``h = [lr, alpha, 1 - alpha, eps, momentum, weight_decay]``;
+    ``grad_avg`` is used only when centered."""
+    lr, alpha, one_minus_alpha, eps, momentum, weight_decay = h[0], h[1], h[2], h[3], h[4], h[5]
     for i in range(p.size):
         d = g[i]
         if weight_decay:
@@ -58,9 +65,11 @@ def rmsprop(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_al
 
 
 @compiled
-def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, one_minus_beta1, beta2, one_minus_beta2, eps,
-         amsgrad, weight_decay, shrink):
-    """One step of :class:`layerwise.optim.Adam`: L2 decay via ``weight_decay``, AdamW's via ``shrink``."""
+def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, h, amsgrad):
+    """One step of :class:`layerwise.optim.Adam`, ``h = [step_size, 1 - beta1, beta2, 1 - beta2, eps,
+    weight_decay, shrink]``: L2 decay via ``weight_decay``, AdamW's via ``shrink``."""
+    step_size, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, shrink = h[0], h[1], h[2], h[3], h[4], \
+        h[5], h[6]
     for i in range(p.size):
         d = g[i]
         if weight_decay:
@@ -75,12 +84,3 @@ def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, one_minus_beta1, 
             max_exp_avg_sq[i] = v
         p[i] = w - m / (np.sqrt(v) + eps) * step_size
 
-
-def absent(dtype: type) -> np.ndarray:
-    """An empty array to pass for a buffer the step does not use.
-
-    Passing another argument instead (the parameter itself) would make the
-    arrays overlap, and the compiled loop would fall back to one element at a
-    time.
-    """
-    return np.empty(0, dtype)

@@ -116,9 +116,9 @@ class SGD(Optimizer):
         np.multiply(update, self._lr, out=tmp)
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype, weight_decay):
-        fused.sgd(p, g, state.get("momentum_buffer", fused.absent(dtype)), dtype(self._lr), dtype(self.momentum),
-                  self.nesterov, dtype(weight_decay))
+    def _fused_update(self, p, g, state, weight_decay):
+        fused.sgd(p, g, state.get("momentum_buffer", self._absent(p.dtype)),
+                  self._scalars(p.dtype, self._lr, self.momentum, weight_decay), self.nesterov)
 
 
 class RMSProp(Optimizer):
@@ -188,11 +188,11 @@ class RMSProp(Optimizer):
             tmp *= self._lr
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype, weight_decay):
-        none = fused.absent(dtype)
+    def _fused_update(self, p, g, state, weight_decay):
+        none = self._absent(p.dtype)
         fused.rmsprop(p, g, state["square_avg"], state.get("grad_avg", none), state.get("momentum_buffer", none),
-                      dtype(self._lr), dtype(self.alpha), dtype(1.0 - self.alpha), dtype(self.eps),
-                      dtype(self.momentum), self.centered, dtype(weight_decay))
+                      self._scalars(p.dtype, self._lr, self.alpha, 1.0 - self.alpha, self.eps, self.momentum,
+                                    weight_decay), self.centered)
 
 
 class Adam(Optimizer):
@@ -263,15 +263,14 @@ class Adam(Optimizer):
         tmp *= step_size
         p -= tmp
 
-    def _fused_update(self, p, g, state, dtype, weight_decay):
+    def _fused_update(self, p, g, state, weight_decay):
         beta1, beta2 = self.betas
         correction2 = math.sqrt(1.0 - beta2**self.steps)
         step_size = self._lr * correction2 / (1.0 - beta1**self.steps)
         decay, shrink = (0.0, 1.0 - self._lr * weight_decay) if self.decoupled else (weight_decay, 1.0)
-        fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", fused.absent(dtype)),
-                   dtype(step_size),
-                   dtype(1.0 - beta1), dtype(beta2), dtype(1.0 - beta2), dtype(self.eps * correction2), self.amsgrad,
-                   dtype(decay), dtype(shrink))
+        h = self._scalars(p.dtype, step_size, 1.0 - beta1, beta2, 1.0 - beta2, self.eps * correction2, decay, shrink)
+        fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", self._absent(p.dtype)),
+                   h, self.amsgrad)
 
 
 class AdamW(Adam):
