@@ -102,6 +102,8 @@ class Workload:
 
     def conv_shapes(self) -> list[tuple]:
         """Per convolution: ``(C_in, H_in, W_in, filters, kernel, padding, OH, OW)``; per pooling ``(size,)``."""
+        if not self.convs:
+            return []
         shapes, (C, H, W) = [], self.image
         for spec in self.convs:
             if spec[0] == "conv":
