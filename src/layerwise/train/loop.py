@@ -23,6 +23,7 @@ from .._checks import check_range, positive_int
 from ..distributed import get_communicator
 from ..engine.workspace import make_workspace
 from ..errors import ConfigError, TrainingDivergedError
+from ..layers.dense_stack import DenseStack
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
@@ -153,6 +154,7 @@ class _Trainer:
         self.workspaces = {}
         self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
         self.decayed = {"theta": net.n_weights}  # weight decay acts on the weights alone, theta's leading stretch
+        self.fast = None if comm is not None else DenseStack.of(net, weighted=weights is not None)
 
     def workspace(self, m: int) -> dict:
         """Buffers for a batch of ``m`` examples, allocated on first use and reused."""
@@ -207,16 +209,22 @@ class _Trainer:
     def gradient(self, start: int, stop: int) -> tuple[float, dict, dict]:
         """Forward, loss and backward on rows ``start:stop`` of the epoch's order: ``(J, cache, grads)``.
 
-        The gradient lands in ``net.dtheta``; the predictions of the rows in ``predicted``.
+        The gradient lands in ``net.dtheta``; the predictions of the rows in ``predicted``. A small stack of
+        Dense layers takes the compiled fast path (:mod:`layerwise.layers.dense_stack`), which computes
+        the same equations in one call.
         """
         net = self.net
         Xb, Yb = self.inputs(start, stop), self.Y_epoch[start:stop]
-        wb = None if self.w_epoch is None else self.w_epoch[start:stop]
         ws = self.workspace(stop - start)
-        cache = net._forward(Xb, True, ws)
-        AL = cache[net.output.output_key]
-        J = net._loss(AL, Yb, wb, ws["loss"])
-        grads = net._backward(cache, Yb, wb, ws)
+        if self.fast is not None and Xb.flags.c_contiguous and Yb.flags.c_contiguous:
+            J, cache, grads = self.fast.gradient(Xb, Yb, ws)
+            AL = cache[net.output.output_key]
+        else:
+            wb = None if self.w_epoch is None else self.w_epoch[start:stop]
+            cache = net._forward(Xb, True, ws)
+            AL = cache[net.output.output_key]
+            J = net._loss(AL, Yb, wb, ws["loss"])
+            grads = net._backward(cache, Yb, wb, ws)
         if self.predicted is not None:
             _predict_into(AL, self.predicted[start:stop])
         return J, cache, grads

@@ -1,0 +1,104 @@
+"""The compiled fast path of a Dense stack computes what the readable path computes.
+
+The readable path (``Network._forward``, ``_loss``, ``_backward`` through
+``Dense.forward`` and ``Dense.backward``) is the reference, itself checked
+against finite differences and PyTorch elsewhere; here both run on the same
+batch into their own workspaces and every output is compared: ``J``,
+``dtheta`` and each array of ``cache`` and ``grads``.
+"""
+
+import numpy as np
+import pytest
+
+import layerwise as lw
+from layerwise.layers import dense_stack
+from layerwise.layers.dense_stack import HIDDEN, OUTPUTS, DenseStack
+from layerwise.ops.losses import Huber
+from layerwise.train import loop
+from layerwise.train.loop import make_workspace
+
+pytest.importorskip("numba")
+
+TOLERANCE = {"float64": 1e-12, "float32": 2e-6}
+
+
+def network(hidden, output, loss, dtype, widths=(12, 7), n_in=6, n_out=4, **kw):
+    layers = [lw.Dense(units, activation=hidden) for units in widths] + [lw.Dense(n_out, activation=output)]
+    return lw.Network(layers, loss=loss, input_dim=n_in, seed=1, dtype=dtype, **kw)
+
+
+def targets(loss, rng, m, n_out=4):
+    if loss == "cross_entropy":
+        return rng.integers(0, n_out, m)
+    if loss == "binary_cross_entropy":
+        return rng.integers(0, 2, (m, n_out))
+    return rng.standard_normal((m, n_out))
+
+
+def readable(net, X, Y):
+    ws = make_workspace(net, X.shape[0])
+    cache = net._forward(X, True, ws)
+    J = net._loss(cache[net.output.output_key], Y, None, ws["loss"])
+    grads = net._backward(cache, Y, None, ws)
+    return {"J": J, "dtheta": net.dtheta.copy(), **{k: v.copy() for k, v in {**cache, **grads}.items()}}
+
+
+def fast(net, X, Y):
+    J, cache, grads = DenseStack.of(net, weighted=False).gradient(X, Y, make_workspace(net, X.shape[0]))
+    return {"J": J, "dtheta": net.dtheta.copy(), **{k: v.copy() for k, v in {**cache, **grads}.items()}}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("output,loss", list(OUTPUTS))
+@pytest.mark.parametrize("hidden", list(HIDDEN))
+def test_fast_path_computes_the_readable_path(hidden, output, loss, dtype, rng):
+    net = network(hidden, output, loss, dtype)
+    X, Y = net.check_X(rng.standard_normal((9, 6))), net.check_Y(targets(loss, rng, 9), 9)
+    expected, got = readable(net, X, Y), fast(net, X, Y)
+    assert list(got) == list(expected)  # the same cache and gradient names, in the same order
+    for key, value in expected.items():
+        assert np.asarray(got[key]).dtype == np.asarray(value).dtype, key
+        scale = max(float(np.max(np.abs(value))), 1.0)
+        np.testing.assert_allclose(got[key], value, rtol=0, atol=TOLERANCE[dtype] * scale, err_msg=key)
+
+
+def test_a_single_layer_and_one_row(rng):
+    net = lw.Network([lw.Dense(3, activation="softmax")], input_dim=5, seed=0, dtype="float64")
+    X, Y = net.check_X(rng.standard_normal((1, 5))), net.check_Y([2], 1)
+    expected, got = readable(net, X, Y), fast(net, X, Y)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+def test_training_takes_the_fast_path_and_ends_where_the_readable_path_ends(rng, monkeypatch):
+    X, y = rng.standard_normal((203, 6)), rng.integers(0, 4, 203)
+    nets = [network("relu", "softmax", None, "float64") for _ in range(2)]
+    calls = []
+    gradient = DenseStack.gradient
+    monkeypatch.setattr(DenseStack, "gradient", lambda self, *a: calls.append(1) or gradient(self, *a))
+    history = nets[0].fit(X, y, epochs=3, batch_size=32, verbose=0)
+    assert len(calls) == 3 * 7
+    monkeypatch.setattr(loop.DenseStack, "of", classmethod(lambda cls, net, weighted: None))
+    reference = nets[1].fit(X, y, epochs=3, batch_size=32, verbose=0)
+    np.testing.assert_allclose(nets[0].theta, nets[1].theta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(history.history["loss"], reference.history["loss"], rtol=1e-12)
+    assert history.history["accuracy"] == reference.history["accuracy"]
+
+
+@pytest.mark.parametrize("case", ["l2", "weights", "dropout", "leaky_relu", "mae", "huber_delta", "wide"])
+def test_what_the_fast_path_does_not_cover_takes_the_readable_path(case):
+    kw, layers = {}, None
+    if case == "l2":
+        kw["l2"] = 0.1
+    elif case == "dropout":
+        layers = [lw.Dense(8), lw.Dropout(0.5), lw.Dense(3, activation="softmax")]
+    elif case == "leaky_relu":
+        layers = [lw.Dense(8, activation="leaky_relu"), lw.Dense(3, activation="softmax")]
+    elif case == "mae":
+        layers, kw["loss"] = [lw.Dense(8), lw.Dense(3, activation="identity")], "mae"
+    elif case == "huber_delta":
+        layers, kw["loss"] = [lw.Dense(8), lw.Dense(3, activation="identity")], Huber(2.0)
+    elif case == "wide":
+        layers = [lw.Dense(dense_stack.MAX_PRODUCT // 6 + 1), lw.Dense(3, activation="softmax")]
+    net = lw.Network(layers or [lw.Dense(8), lw.Dense(3, activation="softmax")], input_dim=6, seed=0, **kw)
+    assert DenseStack.of(net, weighted=case == "weights") is None
