@@ -236,3 +236,16 @@ def test_onnx_of_a_float64_numeric_table_imputes_exactly(files):
     X = new[NUMERIC].to_numpy()
     assert np.isnan(X).any()
     np.testing.assert_allclose(session.run(["Y"], {"X": X})[0], net.predict_proba(X), rtol=1e-12, atol=1e-14)
+
+
+def test_text_where_the_model_was_trained_on_numbers_is_an_error_naming_the_column(files, table_run, tmp_path,
+                                                                                   capsys):
+    _, _, new = files
+    frame = new.drop(columns="label").astype({"age": object})
+    frame.loc[3, "age"] = "old"
+    write_csv(frame, tmp_path / "text_age.csv")
+    assert cli.main(["predict", str(table_run), str(tmp_path / "text_age.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "column 'age' holds text such as 'old', but the model was trained on numbers" in err[0]
+    with pytest.raises(DataError, match="input column 0 holds 'old'"):
+        lw.load(table_run).predict(frame)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.columns import is_number
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
 from .console import PROG
 
@@ -105,7 +106,16 @@ class Model:
         if ignored:
             print(f"{PROG}: warning: ignoring the column(s) {', '.join(ignored)} of {source}, which the model was not "
                   "trained on", file=sys.stderr)
-        return {name: X[:, names.index(name)] for name in wanted}
+        rows = {name: X[:, names.index(name)] for name in wanted}
+        one_hot = next((step for step in self.net.preprocessing.encoding if step.name == "one_hot"), None)
+        text = set(one_hot.columns) if one_hot is not None else set()
+        for k, name in enumerate(wanted):
+            found = None if k in text else next((value for value in rows[name]
+                                                 if isinstance(value, str) and not is_number(value)), None)
+            if found is not None:
+                raise DataError(f"{source}: column {name!r} holds text such as {found!r}, but the model was trained "
+                                "on numbers there")
+        return rows
 
     def inputs(self, X: np.ndarray, source: str) -> np.ndarray:
         """The network's inputs for raw rows ``X`` (the saved preprocessing applied), for training and explain."""

@@ -37,11 +37,21 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def _floats(X: np.ndarray, what: str) -> np.ndarray:
+def _floats(X: np.ndarray, what: str, columns=None) -> np.ndarray:
+    """``X`` as float64 (None becomes NaN); a DataError names the first column (of ``columns``) that is not numbers."""
     try:
         return np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
-        raise DataError(f"{what} must be numbers (NaN or None where missing), received text or objects") from None
+        X = np.asarray(X, dtype=object)
+        for j in range(X.shape[1]):
+            for value in X[:, j]:
+                try:
+                    float(np.nan if value is None else value)
+                except (TypeError, ValueError):
+                    k = j if columns is None else columns[j]
+                    raise DataError(f"{what} must be numbers (NaN or None where missing), but input column {k} "
+                                    f"holds {value!r}") from None
+        raise
 
 
 def _matrix(X, step: Step) -> np.ndarray:
@@ -155,7 +165,7 @@ class OneHot(Step):
     def transform(self, X) -> np.ndarray:
         X = _matrix(X, self)
         out = np.zeros((X.shape[0], self.n_out))
-        out[:, :len(self.numeric)] = _floats(X[:, self.numeric], "the numeric columns")
+        out[:, :len(self.numeric)] = _floats(X[:, self.numeric], "the numeric columns", self.numeric)
         offset = len(self.numeric)
         for k, values in zip(self.columns, self.categories):
             index = {value: i for i, value in enumerate(values)}
