@@ -52,16 +52,24 @@ def test_same_seed_same_parameters_and_different_seed_different():
 
 
 def test_initialisation_scales():
-    relu = lw.Network([lw.Dense(2000, "relu")], input_dim=500, seed=0, dtype="float64")
-    assert relu.dense[0].init == "he"
-    assert np.std(relu.params["W1"]) == pytest.approx(np.sqrt(2 / 500), rel=0.02)
-    tanh = lw.Network([lw.Dense(2000, "tanh")], input_dim=500, seed=0, dtype="float64")
-    assert tanh.dense[0].init == "glorot"
-    assert np.abs(tanh.params["W1"]).max() <= np.sqrt(6 / 2500)
-    assert np.std(tanh.params["W1"]) == pytest.approx(np.sqrt(2 / 2500), rel=0.02)
-    override = lw.Network([lw.Dense(2000, "relu", init="lecun")], input_dim=500, seed=0, dtype="float64")
-    assert np.std(override.params["W1"]) == pytest.approx(np.sqrt(1 / 500), rel=0.02)
-    assert not relu.params["b1"].any()
+    def first_weights(activation, init=None):
+        net = lw.Network([lw.Dense(2000, activation, init=init), lw.Dense(400, "identity")], input_dim=500, seed=0,
+                         dtype="float64")
+        return net, net.params["W1"], net.params["W2"]
+
+    relu, W1, W2 = first_weights("relu")  # hidden: Glorot uniform; output: readout, U(+-sqrt(3) / n_in)
+    assert [layer.weight_init for layer in relu.dense] == ["glorot", "readout"] and relu.dense[0].init is None
+    assert np.abs(W1).max() <= np.sqrt(6 / 2500)
+    assert np.std(W1) == pytest.approx(np.sqrt(2 / 2500), rel=0.02)
+    assert np.abs(W2).max() <= np.sqrt(3) / 2000
+    assert np.std(W2) == pytest.approx(1 / 2000, rel=0.02)
+    assert not relu.params["b1"].any() and not relu.params["b2"].any()
+    selu = first_weights("selu")[1]
+    assert np.std(selu) == pytest.approx(np.sqrt(1 / 500), rel=0.02)
+    he = first_weights("relu", init="he")[1]
+    assert np.std(he) == pytest.approx(np.sqrt(2 / 500), rel=0.02)
+    output = lw.Network([lw.Dense(3, "softmax", init="glorot")], input_dim=500, seed=0, dtype="float64")
+    assert output.dense[0].weight_init == "glorot"  # an explicit init wins in the output layer too
 
 
 @pytest.mark.parametrize("input_dtype", [np.float64, np.float16, np.int64, np.uint8])

@@ -24,7 +24,7 @@ class Layout:
         shape, l, key, seen_params = example_shape(input_shape), 0, "A0", False
         for layer in self.layers:
             l += layer.numbered
-            layer.needs_dA_prev = seen_params
+            layer.needs_dA_prev, layer.is_output = seen_params, layer is self.layers[-1]
             shape = layer.build(shape, l, key)
             key = layer.output_key
             seen_params = seen_params or bool(layer.params())

@@ -350,8 +350,9 @@ class _BaseMLP(BaseEstimator):
         ``n_outputs_`` (and ``out_activation_`` for classifiers) are already set from the targets.
         """
         layers = []
-        for units, activation in zip(hidden, activations):
-            layers.append(Dense(units, activation=activation))
+        for units, activation in zip(hidden, activations):  # He for ReLU: plain SGD then learns as fast as
+            # scikit-learn's own MLP (its test_partial_fit_regression needs R^2 > 0.65 after 100 SGD steps)
+            layers.append(Dense(units, activation=activation, init="he" if activation == "relu" else None))
             if self.dropout:
                 layers.append(Dropout(self.dropout))
         out_activation, loss = self._output()

@@ -89,6 +89,8 @@ class Layer:
         Cache keys of its input and output (``"A0"`` is the network's input).
     needs_dA_prev : bool
         Whether a layer before it has parameters, so that ``backward`` must return ``dA_prev``.
+    is_output : bool
+        Whether the layer ends the network (a Dense output layer's default initialiser depends on it).
     input_shape, output_shape : tuple of int
         Shapes of one example.
     """
@@ -106,6 +108,7 @@ class Layer:
     input_key: str
     output_key: str
     needs_dA_prev: bool  # noqa: N815 (the seed's names)
+    is_output: bool = False
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._checks import positive_int
 from ..errors import ConfigError
-from ..ops.activations import RELU_FAMILY, Activation, get_activation
+from ..ops.activations import Activation, get_activation
 from ..ops.initializers import get_initializer
 from .base import Layer, ParamSpec, register, zeros
 from .equations import Equation, Term, first_equation
@@ -34,17 +34,17 @@ class Dense(Layer):
     activation : str or Activation, default "relu"
         Name of a registered activation (see ``layerwise.ACTIVATIONS``).
     init : {"he", "he_uniform", "glorot", "lecun", "readout"}, optional
-        Weight initialisation. Defaults to He for the ReLU family, LeCun for
-        SELU and Glorot otherwise.
+        Weight initialisation. By default Glorot uniform in hidden layers
+        (LeCun for SELU) and ``readout`` (variance ``1 / n_in^2``) in the
+        output layer: the schemes that generalised best over the bundled
+        and generated data sets (``benchmarks/INITIALIZERS.md``).
     """
 
     def __init__(self, units: int, activation: str | Activation = "relu", init: str | None = None):
         self.units = positive_int("Dense units", units)
         self.activation = get_activation(activation)
-        if init is None:
-            name = self.activation.name
-            init = "lecun" if name == "selu" else "he" if name in RELU_FAMILY else "glorot"
-        get_initializer(init)
+        if init is not None:
+            get_initializer(init)
         self.init = init
         self.W: np.ndarray | None = None
         self.b: np.ndarray | None = None
@@ -62,9 +62,16 @@ class Dense(Layer):
                               f"{input_shape}; put a Flatten layer before it")
         return (self.units,)
 
+    @property
+    def weight_init(self) -> str:
+        """The initialiser used: ``init``, or the default for the layer's place and activation."""
+        if self.init is not None:
+            return self.init
+        return "readout" if self.is_output else "lecun" if self.activation.name == "selu" else "glorot"
+
     def params(self):
         n_in = self.input_shape[0]
-        weights = get_initializer(self.init)
+        weights = get_initializer(self.weight_init)
         return (ParamSpec("W", (self.units, n_in), lambda rng, shape: weights(rng, *shape), decayed=True),
                 ParamSpec("b", (self.units,), zeros, decayed=False))
 
