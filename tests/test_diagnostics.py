@@ -192,8 +192,8 @@ def test_very_high_learning_rate_warns_of_exploding_before_training_diverges(dig
 
 def test_large_initial_weights_in_a_deep_relu_network_explode_across_layers(digits):
     X, y = digits
-    net = net_of(*[lw.Dense(64, "relu") for _ in range(8)], lw.Dense(10, "softmax"))
-    for l in range(1, 9):
+    net = net_of(*[lw.Dense(64, "relu", init="he") for _ in range(8)], lw.Dense(10, "softmax", init="glorot"))
+    for l in range(1, 9):  # four times He's scale
         net.params[f"W{l}"][...] *= 4
     monitor = GradientMonitor(every=1, stream=None)
     train(net, X[:64], y[:64], monitor, optimizer="sgd", lr=1e-6)

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KINKED = frozenset({"relu", "leaky_relu", "selu"})
+KINKED = frozenset({"relu", "leaky_relu", "selu", "elu"})
+"""Activations with a kink at 0, or (ELU) a jump of the second derivative there: a nudge must not cross 0."""
 ROUNDING = 16 * np.finfo(np.float64).eps * 18 / 12
 """Round-off of the difference formula per unit of ``|J| / h``: its coefficients sum to 18/12 in absolute
 value, and each float64 cost is taken to be accurate to 16 units in the last place (a mean over the batch)."""
@@ -129,8 +130,9 @@ def gradcheck(net, X, Y, sample_weight=None, *, epsilon: float = 1e-3, tolerance
                    if layer.activation is not None and layer.activation.name in KINKED]
         pattern += [cache[layer.argmax_key] for layer in twin.layers if hasattr(layer, "argmax_key")]  # max pooling
         AL = cache[twin.output.output_key]
-        if twin.loss_fn.kinked:
-            pattern.append(AL > Y)
+        pieces = twin.loss_fn.pieces(AL, Y)
+        if pieces is not None:
+            pattern.append(pieces)
         return twin._loss(AL, Y, w), pattern
 
     cache = run()

@@ -53,13 +53,20 @@ class Loss:
     """``"classification"`` or ``"regression"``."""
     shortcut: str | None = None
     """The output activation with which ``dZ_L = A_L - Y`` holds exactly, if any."""
-    kinked = False
-    """Whether the loss has a kink where ``A_L = Y`` (finite differences must not straddle it)."""
     counts = False
     """Whether the targets must be counts, ``Y >= 0`` (Poisson)."""
     scale_power: int | None = None
     """``p`` such that ``J(s A, s Y) = s**p J(A, Y)`` for every ``s > 0`` (mse 2, mae 1), if there is one: how
     a loss measured on standardised targets converts to the targets' units."""
+
+    def pieces(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+        """Which smooth piece of the loss each entry lies on, or None for a loss smooth everywhere.
+
+        Gradient checking skips a nudge that moves an entry onto another piece: across a kink
+        (MAE at ``A = Y``) or a jump of the second derivative (Huber at ``|A - Y| = delta``) the
+        finite-difference formula's error is no longer of the order it assumes.
+        """
+        return None
 
     def get_config(self) -> dict:
         """Constructor arguments that differ from the defaults (saved with the model)."""
@@ -196,8 +203,10 @@ class MeanAbsoluteError(Loss):
     """Absolute error; its derivative at zero is taken as 0."""
 
     name = "mae"
-    kinked = True
     scale_power = 1
+
+    def pieces(self, AL, Y):
+        return AL > Y
 
     def terms(self, AL, Y, out=None):
         """``|A - Y|``."""
@@ -227,6 +236,9 @@ class Huber(Loss):
 
     def grad(self, AL, Y):
         return np.clip(AL - Y, -self.delta, self.delta)
+
+    def pieces(self, AL, Y):
+        return np.abs(AL - Y) > self.delta
 
 
 class Poisson(Loss):

@@ -181,5 +181,7 @@ def _check_stopping(state, theta) -> None:
 
 
 def _architecture(config: dict) -> dict:
-    return {key: config[key] for key in ("layers", "loss", "dtype")} | {key: config.get(key) for key in
-                                                                        ("input_dim", "loss_args")}
+    """What must match to resume: the layers (but not how they were initialised), loss, dtype and inputs."""
+    layers = [{key: value for key, value in layer.items() if key != "init"} for layer in config["layers"]]
+    return {"layers": layers, "loss": config["loss"], "dtype": config["dtype"]} | {
+        key: config.get(key) for key in ("input_dim", "loss_args")}
