@@ -173,14 +173,14 @@ def test_missing_column_is_an_error_naming_it(files, table_run, tmp_path, capsys
         lw.load(table_run).predict(new.drop(columns=["income"]))
 
 
-def test_evaluate_matches_columns_by_name(files, table_run, tmp_path, capsys):
+def test_evaluate_matches_columns_by_name_and_finds_the_target_by_its_training_name(files, table_run, tmp_path,
+                                                                                    capsys):
     folder, _, new = files
     write_csv(new[["label", "rooms", "plan", "income", "city", "age"]], tmp_path / "shuffled.csv")
     write_csv(new, tmp_path / "ordered.csv")
     reports = []
     for name in ("shuffled.csv", "ordered.csv"):
-        assert cli.main(["evaluate", str(table_run), "--data", str(tmp_path / name), "--target", "label",
-                         "--no-plot", "--json"]) == 0
+        assert cli.main(["evaluate", str(table_run), "--data", str(tmp_path / name), "--no-plot", "--json"]) == 0
         reports.append(capsys.readouterr().out.split('"data"')[0])
     assert reports[0] == reports[1]
 

@@ -120,7 +120,15 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
         return X, _class_indices(model, train.classes, y, source), f"{source} ({split})"
     if target is None and source == trained.get("source"):
         target = trained.get("target")
-    data = load_dataset(source, target=target, task=model.task)
+    data = None
+    if target is None and trained.get("target_name") and model.columns:  # another table: its target by name
+        try:
+            data = load_dataset(source, target=trained["target_name"], task=model.task)
+        except DataError as exc:
+            if "not found in" not in str(exc) and "has no header row" not in str(exc):
+                raise
+    if data is None:
+        data = load_dataset(source, target=target, task=model.task)
     X, y = data.X, data.y
     if split != "all":
         X, y = _split_part(model, trained, source, data, split)
