@@ -69,10 +69,11 @@ def _add_architecture_options(parser: Parser, random_hidden: str | None = None) 
 def _add_data_options(parser: Parser, show_default: bool = True):
     group = parser.add_argument_group("data")
     group.add_argument("--data", type=cfg.text, metavar="SOURCE",
-                       help="digits, iris, wine, breast_cancer, diabetes, mnist, fashion-mnist, or a .csv/.npz/.npy "
-                            "file" + (_default("data") if show_default else ""))
+                       help="digits, iris, wine, breast_cancer, diabetes, mnist, fashion-mnist, a "
+                            ".csv/.parquet/.npz/.npy file (text columns are one-hot encoded, missing numbers "
+                            "imputed), or a Parquet folder" + (_default("data") if show_default else ""))
     group.add_argument("--target", type=cfg.text, metavar="COLUMN",
-                       help="target column of a CSV/NPY file, by name or index (default: the last)")
+                       help="target column of a CSV/Parquet/NPY file, by name or index (default: the last)")
     group.add_argument("--timeout", type=cfg.positive_float, metavar="SECONDS",
                        help="seconds each mnist / fashion-mnist file may take to download (default: 60)")
     return group
@@ -213,7 +214,9 @@ def build_parser() -> Parser:
                        "  layerwise predict model.safetensors inputs.npy --proba --output predictions.csv\n"
                        "  cat new.csv | layerwise predict model.safetensors -", common)
     predict.add_argument("model", metavar="MODEL", help="a model.safetensors file")
-    predict.add_argument("input", metavar="INPUT", help="features: a .csv, .npz or .npy file, or - for CSV on stdin")
+    predict.add_argument("input", metavar="INPUT",
+                         help="features: a .csv, .parquet, .npz or .npy file, or - for CSV on stdin; columns are "
+                              "matched to the training columns by name when both have names")
     predict.add_argument("--output", "-o", metavar="FILE", help="write the CSV here (default: standard output)")
     predict.add_argument("--proba", action="store_true", help="add the class probabilities (classifiers)")
 
