@@ -119,7 +119,7 @@ def test_saturated_fraction_counts_units_saturated_on_nine_in_ten_examples():
     assert monitor.records[0]["saturated_fraction"] == [0.5, None]
 
 
-def test_the_fused_output_layer_is_not_checked_for_saturation(digits):
+def test_a_shortcut_output_layer_is_not_checked_for_saturation(digits):
     X, y = digits
     monitor = GradientMonitor(every=1, stream=None)
     train(net_of(lw.Dense(8, "sigmoid"), lw.Dense(1, "sigmoid")), X[:64], (y[:64] > 4).astype(float), monitor)

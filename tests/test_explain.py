@@ -13,7 +13,7 @@ TERM = re.compile(r"(\b(?:d?[WbZA]|D)\d+|\bX|\bY)(\^T)? (\((?:\d+, )*\d*,?\))")
 
 
 def network(case):
-    """Networks covering fused and unfused outputs, dropout (also on the input), L2 and a single layer."""
+    """Networks covering outputs with and without the shortcut, dropout (also on the input), L2 and a single layer."""
     cases = {
         "softmax_ce": ([lw.Dense(7, "relu"), lw.Dense(6, "tanh"), lw.Dense(3, "softmax")], None, 0.0),
         "sigmoid_bce": ([lw.Dense(5, "elu"), lw.Dense(2, "sigmoid")], None, 0.0),
@@ -98,15 +98,15 @@ def test_four_equations_per_layer_from_L_down_to_1():
     assert "dA0" not in backward.replace("(dA0 is not computed", "")
 
 
-@pytest.mark.parametrize("case, fused", [("softmax_ce", True), ("sigmoid_bce", True), ("identity_mse", True),
+@pytest.mark.parametrize("case, shortcut", [("softmax_ce", True), ("sigmoid_bce", True), ("identity_mse", True),
                                          ("softmax_mse", False), ("tanh_mae", False)])
-def test_output_rule_names_the_shortcut_only_for_fused_pairs(case, fused):
+def test_output_rule_names_the_shortcut_only_for_shortcut_pairs(case, shortcut):
     net = network(case)
     rule = output_rule(net)
-    assert ("is a shortcut pair" in rule) == fused
-    assert ("not a shortcut pair" in rule) == (not fused)
+    assert ("is a shortcut pair" in rule) == shortcut
+    assert ("not a shortcut pair" in rule) == (not shortcut)
     first = backward_equations(net, 4)[0]
-    if fused:
+    if shortcut:
         assert first.template == "{0} - {1}" and first.lhs.name == f"dZ{net.L}"
     else:
         assert first.lhs.name == f"dA{net.L}" and net.loss_fn.name in first.template

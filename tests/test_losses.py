@@ -69,7 +69,7 @@ def test_cross_entropy_is_finite_when_a_probability_underflows(dtype):
         assert np.isfinite(loss.grad(AL, Y)).all()
 
 
-def test_fused_pairs_are_the_three_of_the_seed_and_exp_with_poisson():
+def test_shortcut_pairs_are_the_three_of_the_seed_and_exp_with_poisson():
     assert SHORTCUTS == {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse"),
                      ("exp", "poisson")}
 
