@@ -538,14 +538,14 @@ def test_dropout_adds_dropout_layers_and_needs_a_stochastic_solver(binary):
     [
         (dict(solver="newton"), "solver must be one of"),
         (dict(alpha=-1.0), "alpha must be a number in"),
-        (dict(batch_size=0), "batch_size must be an integer"),
-        (dict(max_iter=0), "max_iter must be an integer"),
+        (dict(batch_size=0), "batch_size must be a positive integer or \"auto\""),
+        (dict(max_iter=0), "max_iter must be a positive integer"),
         (dict(momentum=1.5), "momentum must be a number in"),
         (dict(dropout=1.0), "dropout must be a number in"),
         (dict(dtype="int32"), "dtype must be None"),
         (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes must hold positive integers"),
         (dict(learning_rate="cosine"), "learning_rate must be one of"),
-        (dict(n_iter_no_change=0), "n_iter_no_change must be an integer"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer or np.inf"),
         (dict(shuffle="yes"), "shuffle must be True or False"),
     ],
 )

@@ -15,7 +15,8 @@ from .errors import ConfigError
 
 
 def check_range(what: str, value, low: float | None = None, high: float | None = None, *,
-                low_open: bool = False, high_open: bool = False, integer: bool = False) -> float | int:
+                low_open: bool = False, high_open: bool = False, integer: bool = False,
+                or_else: str | None = None) -> float | int:
     """Return ``value`` as a Python ``int`` or ``float`` after checking it lies in the interval.
 
     Parameters
@@ -30,13 +31,15 @@ def check_range(what: str, value, low: float | None = None, high: float | None =
         Whether the bound itself is excluded.
     integer : bool
         Whether the value must be an integer.
+    or_else : str, optional
+        What else the caller accepts (checked before calling), named in the message: ``'"auto"'``.
 
     Raises
     ------
     ConfigError
         ``"<what> must be <expected>, received <value>"``.
     """
-    expected = _expected(low, high, low_open, high_open, integer)
+    expected = _expected(low, high, low_open, high_open, integer) + ("" if or_else is None else f" or {or_else}")
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{what} must be {expected}, received {value!r} ({type(value).__name__})")
