@@ -249,3 +249,17 @@ def test_text_where_the_model_was_trained_on_numbers_is_an_error_naming_the_colu
     assert len(err) == 1 and "column 'age' holds text such as 'old', but the model was trained on numbers" in err[0]
     with pytest.raises(DataError, match="input column 0 holds 'old'"):
         lw.load(table_run).predict(frame)
+
+
+def test_pandas_nullable_and_arrow_backed_columns_predict_as_the_plain_ones(files, table_run):
+    _, _, new = files
+    frame = new.drop(columns="label")
+    model = lw.load(table_run)
+    expected = model.predict_proba(frame)
+    nullable = frame.astype({"rooms": "Int64", "age": "Float64", "city": "string", "plan": "string"})
+    assert nullable["plan"].isna().any()
+    np.testing.assert_array_equal(model.predict_proba(nullable), expected)
+    import pyarrow as pa
+
+    np.testing.assert_array_equal(model.predict_proba(pa.Table.from_pandas(frame)), expected)
+    np.testing.assert_array_equal(model.predict_proba({name: frame[name].to_numpy() for name in frame}), expected)

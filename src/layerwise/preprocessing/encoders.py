@@ -116,10 +116,17 @@ def _named(X) -> Mapping | None:
     if hasattr(X, "column_names") and hasattr(X, "column"):  # pyarrow.Table
         return {name: X.column(name).to_numpy(zero_copy_only=False) for name in X.column_names}
     if hasattr(X, "columns") and hasattr(X, "to_numpy") and hasattr(X, "iloc"):  # pandas.DataFrame
-        return {str(name): X[name].to_numpy() for name in X.columns}
+        return {str(name): _pandas_column(X[name]) for name in X.columns}
     if isinstance(X, Mapping):
         return X
     return None
+
+
+def _pandas_column(series) -> np.ndarray:
+    """Numbers as float64 (NaN where missing), anything else as objects (None where missing), any pandas dtype."""
+    if series.dtype.kind in "biuf":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 class OneHot(Step):
