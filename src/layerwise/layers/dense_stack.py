@@ -6,7 +6,8 @@ and :meth:`Dense.backward` through :meth:`Network._forward`, ``_loss`` and
 ``_backward``, spends most of its time in the forty-odd NumPy calls and the
 Python frames around them. :func:`dense_stack_gradient` computes the same
 batch in one compiled call: the same equations, in the same order, into the
-same workspace buffers and the same ``dtheta`` views::
+workspace's buffers (views of one flat buffer, so that a single compiled
+version serves every depth) and into ``dtheta``::
 
     forward, l = 1 .. L:     Z = A_prev . W^T + b          A = g(Z)
     loss:                    J = (1/m) sum_i loss(A_L[i], Y[i])
@@ -46,113 +47,129 @@ MAX_PRODUCT = 1 << 16
 readable path's overhead no longer matters."""
 
 
+W, B, N_IN, N_OUT, Z, A, DZ, DA, G = range(9)
+"""Columns of the kernel's layout table, one row per layer: offsets of ``W`` and ``b`` in ``theta`` (and of
+``dW``, ``db`` in ``dtheta``), the widths, offsets of ``Z``, ``A``, ``dZ`` and of the ``dA`` the layer receives
+in the buffer of the batch, and the code of the activation (:data:`HIDDEN`)."""
+
+
 @compiled
-def dense_stack_gradient(X, Y, Ws, bs, dWs, dbs, Zs, As, dZs, dAs, S, hidden, output, one, scale, tiny):
+def dense_stack_gradient(X, Y, theta, dtheta, buffer, S, layout, output, scale, tiny):
     """Forward, loss and backward of a Dense stack on one batch (see the module docstring); returns ``J``.
 
-    ``Ws``, ``bs``, ``dWs``, ``dbs``: each layer's parameters and gradient views; ``Zs``, ``As``, ``dZs``:
-    its ``(m, n_l)`` buffers; ``dAs[l]``: the ``dA`` it receives (unused for the output layer); ``S`` a
-    scratch of at least ``m * n_l`` values; ``hidden[l]``: the code of its activation (:data:`HIDDEN`);
-    ``output``: the code of the output pair (:data:`OUTPUTS`); ``one``, ``scale`` (``1/m``) and ``tiny`` (the
-    smallest normal number): scalars of the dtype, so that the arithmetic stays in it.
+    Every array is a flat buffer with its pieces found through ``layout`` (see :data:`W`), so that one
+    compiled version serves networks of any depth: ``theta`` and ``dtheta``, the network's; ``buffer``, the
+    ``Z``, ``A``, ``dZ`` and ``dA`` of every layer for a batch of ``m``; ``S``, a scratch of ``m * n_l`` values
+    for the widest layer. ``output``: the code of the output pair (:data:`OUTPUTS`); ``scale`` (``1/m``) and
+    ``tiny`` (the smallest normal number): scalars of the dtype, so that the arithmetic stays in it.
     """
-    L, m = len(Ws), X.shape[0]
-    zero = one - one
+    L, m = layout.shape[0], X.shape[0]
+    one, zero = X.dtype.type(1), X.dtype.type(0)
     half = one / (one + one)
     A_prev = X
     for l in range(L):  # forward
-        Z, A, b = Zs[l], As[l], bs[l]
-        np.dot(A_prev, Ws[l].T, Z)  # Z = W . A_prev ...
-        n = Z.shape[1]
+        n_in, n = layout[l, N_IN], layout[l, N_OUT]
+        Wl = theta[layout[l, W]: layout[l, W] + n * n_in].reshape((n, n_in))
+        b = theta[layout[l, B]: layout[l, B] + n]
+        Zl = buffer[layout[l, Z]: layout[l, Z] + m * n].reshape((m, n))
+        Al = buffer[layout[l, A]: layout[l, A] + m * n].reshape((m, n))
+        np.dot(A_prev, Wl.T, Zl)  # Z = W . A_prev ...
         for i in range(m):
+            Zi = Zl[i]
             for j in range(n):
-                Z[i, j] += b[j]  # ... + b
-        if l < L - 1:
-            code = hidden[l]
-            for i in range(m):
-                for j in range(n):
-                    z = Z[i, j]
-                    if code == 1:
-                        A[i, j] = z if z > zero else zero
-                    elif code == 2:
-                        A[i, j] = np.tanh(z)
-                    elif code == 3:
-                        A[i, j] = one / (one + np.exp(-z))
-                    else:
-                        A[i, j] = z
-        elif output == 0:  # softmax, shifted by the row max
-            for i in range(m):
-                top = Z[i, 0]
+                Zi[j] += b[j]  # ... + b
+        code = layout[l, G] if l < L - 1 else 4 + output  # A = g(Z)
+        for i in range(m):
+            Zi, Ai = Zl[i], Al[i]
+            if code == 4:  # softmax, shifted by the row max
+                top = Zi[0]
                 for j in range(1, n):
-                    top = max(top, Z[i, j])
+                    top = max(top, Zi[j])
                 total = zero
                 for j in range(n):
-                    A[i, j] = np.exp(Z[i, j] - top)
-                    total += A[i, j]
+                    Ai[j] = np.exp(Zi[j] - top)
+                    total += Ai[j]
                 for j in range(n):
-                    A[i, j] /= total
-        elif output == 1:
-            for i in range(m):
+                    Ai[j] /= total
+            elif code == 1:
                 for j in range(n):
-                    A[i, j] = one / (one + np.exp(-Z[i, j]))
-        else:
-            A[:, :] = Z
-        A_prev = A
-    AL, J = As[L - 1], 0.0
-    dZ = dZs[L - 1]
+                    Ai[j] = zero if Zi[j] < zero else Zi[j]
+            elif code == 2:
+                for j in range(n):
+                    Ai[j] = np.tanh(Zi[j])
+            elif code == 3 or code == 5:
+                for j in range(n):
+                    Ai[j] = one / (one + np.exp(-Zi[j]))
+            else:
+                for j in range(n):
+                    Ai[j] = Zi[j]
+        A_prev = Al
+    n = layout[L - 1, N_OUT]
+    J, dZl = 0.0, buffer[layout[L - 1, DZ]: layout[L - 1, DZ] + m * n].reshape((m, n))
     for i in range(m):  # the loss, and the output shortcut dZ_L = A_L - Y
-        for j in range(AL.shape[1]):
-            a, y = AL[i, j], Y[i, j]
+        for j in range(n):
+            a, y = A_prev[i, j], Y[i, j]
             if output == 0:
                 J -= y * np.log(max(a, tiny))
             elif output == 1:
                 J -= y * np.log(max(a, tiny)) + (one - y) * np.log(max(one - a, tiny))
             else:
                 J += (a - y) * (a - y) * half
-            dZ[i, j] = a - y
+            dZl[i, j] = a - y
     for l in range(L - 1, -1, -1):  # backward
-        dZ, n = dZs[l], dZs[l].shape[1]
+        n_in, n = layout[l, N_IN], layout[l, N_OUT]
+        dZl = buffer[layout[l, DZ]: layout[l, DZ] + m * n].reshape((m, n))
         S_l = S[: m * n].reshape((m, n))
+        db = dtheta[layout[l, B]: layout[l, B] + n]
         if l < L - 1:
-            dA, Z, A, code = dAs[l], Zs[l], As[l], hidden[l]
+            dA = buffer[layout[l, DA]: layout[l, DA] + m * n].reshape((m, n))
+            Zl = buffer[layout[l, Z]: layout[l, Z] + m * n].reshape((m, n))
+            Al = buffer[layout[l, A]: layout[l, A] + m * n].reshape((m, n))
+            code = layout[l, G]
             for i in range(m):
                 for j in range(n):
                     if code == 1:
-                        g = one if Z[i, j] > zero else zero
+                        g = one if Zl[i, j] > zero else zero
                     elif code == 2:
-                        g = one - A[i, j] * A[i, j]
+                        g = one - Al[i, j] * Al[i, j]
                     elif code == 3:
-                        g = (one - A[i, j]) * A[i, j]
+                        g = (one - Al[i, j]) * Al[i, j]
                     else:
                         g = one
-                    dZ[i, j] = dA[i, j] * g  # dZ = dA * g'(Z)
-        db = dbs[l]
+                    dZl[i, j] = dA[i, j] * g  # dZ = dA * g'(Z)
         db[:] = zero
         for i in range(m):
             for j in range(n):
-                S_l[i, j] = dZ[i, j] * scale  # (1/m) dZ
+                S_l[i, j] = dZl[i, j] * scale  # (1/m) dZ
                 db[j] += S_l[i, j]  # db = (1/m) sum_i dZ
-        np.dot(S_l.T, X if l == 0 else As[l - 1], dWs[l])  # dW = (1/m) dZ^T . A_prev
+        if l == 0:
+            A_prev = X
+        else:
+            A_prev = buffer[layout[l - 1, A]: layout[l - 1, A] + m * n_in].reshape((m, n_in))
+        dW = dtheta[layout[l, W]: layout[l, W] + n * n_in].reshape((n, n_in))
+        np.dot(S_l.T, A_prev, dW)  # dW = (1/m) dZ^T . A_prev
         if l > 0:
-            np.dot(dZ, Ws[l], dAs[l - 1])  # dA_prev = dZ . W
+            Wl = theta[layout[l, W]: layout[l, W] + n * n_in].reshape((n, n_in))
+            dA_prev = buffer[layout[l - 1, DA]: layout[l - 1, DA] + m * n_in].reshape((m, n_in))
+            np.dot(dZl, Wl, dA_prev)  # dA_prev = dZ . W
     return J / m
 
 
 class DenseStack:
     """The fast path of one network, if it covers it: :meth:`gradient` per batch, or None from :meth:`of`.
 
-    The network's parameters are bound once; the buffers of each batch size are looked up from its
-    workspace once and kept, together with the ``cache`` and ``grads`` dicts the callbacks receive
-    (the same keys and arrays as the readable path's).
+    For each batch size, the layers' ``Z``, ``A``, ``dZ`` and ``dA`` buffers of the workspace are replaced,
+    once, by views of one flat buffer, which the kernel takes with its layout table; the ``cache`` and
+    ``grads`` dicts the callbacks receive are built on them once too (the same keys as the readable path's).
     """
 
     def __init__(self, net):
-        self.net, dense = net, net.layers
-        self.Ws, self.bs = tuple(layer.W for layer in dense), tuple(layer.b for layer in dense)
-        self.dWs, self.dbs = tuple(layer.dW for layer in dense), tuple(layer.db for layer in dense)
-        self.hidden = np.array([HIDDEN[layer.activation.name] for layer in dense[:-1]] + [0], dtype=np.int64)
+        self.net = net
         self.output = OUTPUTS[net.output.activation.name, net.loss_fn.name]
         self.one, self.tiny = net.dtype.type(1), np.finfo(net.dtype).tiny
+        entries = {(entry.layer, entry.kind): entry.offset for entry in net.table.entries}
+        self.params = [(entries[layer, "W"], entries[layer, "b"], layer.W.shape[1], layer.units,
+                        HIDDEN.get(layer.activation.name, 0)) for layer in net.layers]
         self.bound = {}
 
     @classmethod
@@ -166,31 +183,42 @@ class DenseStack:
                    and all(layer.W.size <= MAX_PRODUCT for layer in layers))
         return cls(net) if covered else None
 
-    def buffers(self, ws: dict) -> tuple:
-        """The workspace's buffers as the kernel takes them, and the ``cache`` and ``grads`` dicts on them."""
+    def bind(self, ws: dict) -> tuple:
+        """The flat buffer, scratch and layout of the workspace ``ws``, and the ``cache`` and ``grads`` on it."""
         key = id(ws)
         if key not in self.bound:
-            dense = self.net.layers
-            Zs, As = tuple(ws[layer.Z_key] for layer in dense), tuple(ws[layer.output_key] for layer in dense)
-            dZs = tuple(ws[layer.dZ_key] for layer in dense)
-            dAs = tuple(ws[layer.dA_prev_key] for layer in dense[1:]) + (As[-1],)  # the output's: unused
-            S = max((ws[layer.S_key] for layer in dense), key=np.size)  # views of one buffer: the largest serves all
+            dense, m = self.net.layers, ws[self.net.layers[0].Z_key].shape[0]
+            keys = [(layer.Z_key, layer.output_key, layer.dZ_key, dense[l + 1].dA_prev_key if l + 1 < len(dense)
+                     else None) for l, layer in enumerate(dense)]
+            sizes = [m * layer.units for layer in dense]
+            buffer = np.empty(sum(sizes) * 4, dtype=self.net.dtype)
+            layout, offset = np.zeros((len(dense), 9), dtype=np.int64), 0
+            for l, (layer_keys, size, params) in enumerate(zip(keys, sizes, self.params)):
+                layout[l, :Z] = params[:4]
+                layout[l, G] = params[4]
+                for column, name in zip((Z, A, DZ, DA), layer_keys):
+                    layout[l, column] = offset
+                    if name is not None:
+                        ws[name] = buffer[offset: offset + size].reshape(m, dense[l].units)
+                    offset += size
+            S = max((ws[layer.S_key] for layer in dense), key=np.size).reshape(-1)  # one buffer: the largest
             cache = {"A0": None}
-            for layer, Z, A in zip(dense, Zs, As):
-                cache[layer.Z_key], cache[layer.output_key] = Z, A
+            for layer in dense:
+                cache[layer.Z_key], cache[layer.output_key] = ws[layer.Z_key], ws[layer.output_key]
             grads = {}
-            for layer, dZ, dA in zip(dense[::-1], dZs[::-1], (None,) + dAs[:-1][::-1]):
-                if dA is not None:
-                    grads["d" + layer.output_key] = dA
-                grads[layer.dZ_key] = dZ
-            self.bound[key] = ((Zs, As, dZs, dAs, S.reshape(-1)), cache, grads, ws)
-        buffers, cache, grads, _ = self.bound[key]
-        return buffers, cache, grads
+            for l in range(len(dense) - 1, -1, -1):
+                if l < len(dense) - 1:
+                    grads["d" + dense[l].output_key] = ws[keys[l][3]]
+                grads[dense[l].dZ_key] = ws[dense[l].dZ_key]
+            self.bound[key] = ((buffer, S, layout), cache, grads, ws)
+        arrays, cache, grads, _ = self.bound[key]
+        return arrays, cache, grads
 
     def gradient(self, X: np.ndarray, Y: np.ndarray, ws: dict) -> tuple[float, dict, dict]:
         """``(J, cache, grads)`` of the batch ``X``, ``Y`` as the readable path gives them; ``dtheta`` written."""
-        (Zs, As, dZs, dAs, S), cache, grads = self.buffers(ws)
+        (buffer, S, layout), cache, grads = self.bind(ws)
         cache["A0"] = X
-        J = dense_stack_gradient(X, Y, self.Ws, self.bs, self.dWs, self.dbs, Zs, As, dZs, dAs, S, self.hidden,
-                                 self.output, self.one, self.one.dtype.type(1 / X.shape[0]), self.tiny)
+        net = self.net
+        J = dense_stack_gradient(X, Y, net.theta, net.dtheta, buffer, S, layout, self.output,
+                                 self.one.dtype.type(1 / X.shape[0]), self.tiny)
         return J, cache, grads
