@@ -19,6 +19,7 @@ from .._checks import positive_int
 from ..errors import ConfigError
 from ..ops.activations import Activation, get_activation
 from ..ops.initializers import get_initializer
+from . import dense_kernels as kernels
 from .base import Layer, ParamSpec, register, zeros
 from .equations import Equation, Term, first_equation
 
@@ -85,15 +86,25 @@ class Dense(Layer):
     def scratch_shape(self, m):
         return (m, self.units)
 
+    def _compiled_relu(self) -> bool:
+        """Whether the ReLU kernels of :mod:`layerwise.layers.dense_kernels` do the element-wise work."""
+        return kernels.ENABLED and self.activation.name == "relu"
+
     def forward(self, A_prev, cache, ws, training):
         Z = np.matmul(A_prev, self.W.T, out=ws.get(self.Z_key))  # Z = W . A_prev ...
-        np.add(Z, self.b, out=Z)  #                                 ... + b
-        cache[self.Z_key] = Z
-        cache[self.output_key] = A = self.activation.forward(Z, out=ws.get(self.output_key))  # A = g(Z)
+        A = ws.get(self.output_key)
+        if self._compiled_relu():  # the next two lines in one compiled pass, bit for bit
+            A = kernels.add_bias_relu(Z, self.b, np.empty_like(Z) if A is None else A)
+        else:
+            np.add(Z, self.b, out=Z)  #                             ... + b
+            A = self.activation.forward(Z, out=A)  #                A = g(Z)
+        cache[self.Z_key], cache[self.output_key] = Z, A
         return A
 
     def predict(self, A_prev):
         Z = np.matmul(A_prev, self.W.T)
+        if self._compiled_relu():
+            return kernels.add_bias_relu(Z, self.b, Z)
         np.add(Z, self.b, out=Z)
         return self.activation.forward(Z, out=Z)  # A = g(Z), written over Z
 
@@ -109,15 +120,22 @@ class Dense(Layer):
         network passes ``dZ = A_L - Y`` (the seed's shortcut,
         :meth:`Network.output_gradient`) and the first equation is skipped.
         The ``1/m`` is applied to ``dZ`` (into the scratch ``S<l>``), which is
-        smaller than ``dW`` and serves ``db`` too.
+        smaller than ``dW`` and serves ``db`` too. For ReLU, the element-wise
+        lines (``dZ``, ``(1/m) dZ``, ``db``) run as one compiled pass,
+        :func:`~layerwise.layers.dense_kernels.relu_dZ_db`, with the same results.
         """
         Z, A, A_prev, S = cache[self.Z_key], cache[self.output_key], cache[self.input_key], ws.get(self.S_key)
-        if dZ is None:
-            dZ = self.activation.backward(dA, Z, A, out=ws.get(self.dZ_key), scratch=S)  # dZ = dA * g'(Z)
+        m = Z.shape[0]
+        if dZ is None and self._compiled_relu():  # the three element-wise lines below in one pass
+            dZ, dZ_m = ws.get(self.dZ_key), np.empty_like(Z) if S is None else S
+            dZ = kernels.relu_dZ_db(dA, Z, np.empty_like(Z) if dZ is None else dZ, dZ_m, self.db, Z.dtype.type(1 / m))
+        else:
+            if dZ is None:
+                dZ = self.activation.backward(dA, Z, A, out=ws.get(self.dZ_key), scratch=S)  # dZ = dA * g'(Z)
+            dZ_m = np.multiply(dZ, 1 / m, out=S)  #                                                (1/m) dZ
+            np.add.reduce(dZ_m, axis=0, out=self.db)  #                                db = (1/m) sum_i dZ
         grads[self.dZ_key] = dZ
-        dZ_m = np.multiply(dZ, 1 / dZ.shape[0], out=S)  #                                      (1/m) dZ
         np.matmul(dZ_m.T, A_prev, out=self.dW)  #                                  dW = (1/m) dZ^T . A_prev
-        np.add.reduce(dZ_m, axis=0, out=self.db)  #                                db = (1/m) sum_i dZ
         if self.needs_dA_prev:
             return np.matmul(dZ, self.W, out=ws.get(self.dA_prev_key))  #  dA_prev = dZ . W
         return None
