@@ -61,10 +61,17 @@ def cast_finite(array: np.ndarray, dtype, name: str) -> np.ndarray:
                     f"the data down or use float64")
 
 
+SMALL = 4096
+"""Up to this many entries :func:`all_finite` tests each one (two quick calls, a small boolean copy); beyond
+it, it sums them (no copy)."""
+
+
 def all_finite(array: np.ndarray) -> bool:
     """Whether every entry is finite (always for integer arrays), in one pass without a boolean copy."""
     if array.dtype.kind != "f":
         return True
+    if array.size <= SMALL:
+        return bool(np.isfinite(array).all())
     # A NaN or an inf anywhere makes the total non-finite. The row sums of a 2-D array come from a
     # matrix-vector product, which BLAS runs on every core.
     with np.errstate(over="ignore", invalid="ignore"):
