@@ -83,7 +83,9 @@ def test_min_delta_decides_what_counts_as_an_improvement(tmp_path):
 def test_fit_shows_its_parameters_to_help():
     parameters = inspect.signature(lw.Network.fit).parameters
     assert not any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-    assert set(parameters) >= set(inspect.signature(lw.train.loop.fit).parameters) - {"net"}
+    from layerwise.train.loop import fit
+
+    assert set(parameters) >= set(inspect.signature(fit).parameters) - {"net"}
 
 
 def test_evaluate_gives_the_loss_and_scikit_learns_regression_metrics(rng):

@@ -216,9 +216,10 @@ def test_float32_fit_keeps_every_array_float32(digits):
     net.fit(X.astype(np.float64), y, epochs=1, verbose=0)
     assert net.theta.dtype == np.float32 and net.dtheta.dtype == np.float32
     from layerwise.optim.optimizers import get_optimizer
+    from layerwise.train.callbacks import CallbackList
 
     trainer = _Trainer(net, net.check_X(X), net.check_Y(y), None, 32, True, get_optimizer("adam"), None)
-    trainer.run_epoch(0, lw.train.callbacks.CallbackList([]))
+    trainer.run_epoch(0, CallbackList([]))
     for ws in trainer.workspaces.values():
         assert all(a.dtype == np.float32 for a in ws.values())
     assert trainer.X_epoch.dtype == np.float32 and trainer.Y_epoch.dtype == np.float32
