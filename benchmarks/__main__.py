@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import report
+from . import report, timing
 from .timing import calls_for, interleaved, per_call, pin_threads, summary, wait_for_quiet
 from .workloads import (
     INFERENCE_BATCHES,
     RUNNERS,
     WORKLOADS,
     FloorRunner,
+    FloorWithStepRunner,
     NumPyStepsRunner,
     matmul_peak_gflops,
 )
@@ -51,6 +52,8 @@ def run_training(key: str, repeats: int, threads: int, memory: bool) -> dict:
     if fused.ENABLED:  # what the fused optimizer step buys, measured in the same rounds
         runners[NumPyStepsRunner.name] = NumPyStepsRunner(workload, X, y)
     runners[FloorRunner.name] = FloorRunner(workload, X, y)
+    if not workload.convs:
+        runners[FloorWithStepRunner.name] = FloorWithStepRunner(workload, X, y)
     warm = slice(0, WARM_UP_BATCHES * workload.batch_size)
     for runner in runners.values():
         runner.epoch(warm)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count(),
                         help="threads per framework (default: all cores; fewer pins the process to as many cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--max-wait", type=float, default=timing.MAX_WAIT,
+                        help=f"seconds to wait for a quiet machine before each round (default {timing.MAX_WAIT:g})")
     parser.add_argument("-o", "--output", type=Path,
                         help="Markdown file to update (default: benchmarks/RESULTS.md when running all workloads)")
     args = parser.parse_args(argv)
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     import layerwise  # noqa: F401
 
     pin_threads(args.threads)
+    timing.MAX_WAIT = args.max_wait
     info = report.machine()
     dtypes = sorted({"float32"} | {WORKLOADS[key].dtype for key in selected if key != INFERENCE})
     wait_for_quiet()
@@ -132,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     peaks = {dtype: max(peaks[dtype], matmul_peak_gflops(dtype)) for dtype in dtypes}  # best of start and end
     command = "python -m benchmarks" + ("" if args.workloads is None else " -w " + " ".join(args.workloads))
     command += f" -r {args.repeats}" if args.repeats != 5 else ""
+    command += f" -t {args.threads}" if args.threads != os.cpu_count() else ""
+    command += f" --max-wait {args.max_wait:g}" if args.max_wait != 60 else ""
     settings = {"command": command, "threads": args.threads, "repeats": args.repeats, "peaks": peaks}
     section = report.markdown(results, info, settings)
     print(section)

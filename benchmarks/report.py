@@ -133,7 +133,7 @@ def training_table(result: dict, peaks: dict) -> list[str]:
     ]
     for name, t in rows.items():
         speedup = "—" if name == "layerwise" else f"{t['median'] / lw:.2f}x"
-        if name == "matrix products alone":
+        if name.startswith("matrix products"):
             speedup = f"layerwise takes {lw / t['median']:.2f}x this"
         mem = memory.get(name)
         mem_text = f"{max(mem['training_mib'], 0.0):.0f}" if mem else "—"

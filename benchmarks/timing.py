@@ -64,9 +64,10 @@ def _own_cpu() -> float:
     return times.user + times.system
 
 
-def wait_for_quiet(limit: float = FOREIGN_LIMIT, max_wait: float = MAX_WAIT) -> float:
-    """Sleep in quarter seconds until other processes use less than ``limit`` cores; return the last reading."""
-    deadline = time.monotonic() + max_wait
+def wait_for_quiet(limit: float = FOREIGN_LIMIT, max_wait: float | None = None) -> float:
+    """Sleep in quarter seconds until other processes use less than ``limit`` cores, for at most ``max_wait``
+    seconds (default :data:`MAX_WAIT`); return the last reading."""
+    deadline = time.monotonic() + (MAX_WAIT if max_wait is None else max_wait)
     while True:
         with CpuMeter() as meter:
             time.sleep(0.25)

@@ -439,6 +439,35 @@ class FloorRunner:
             run_matmuls(self.last[0])
 
 
+class FloorWithStepRunner(FloorRunner):
+    """The epoch's matrix products and, per batch, layerwise's Adam step on as many parameters (the fused
+    kernel, memory-bound): what no implementation of this training with that step can go below."""
+
+    name = "matrix products + Adam step"
+
+    def __init__(self, workload: Workload, X: np.ndarray, y: np.ndarray):
+        import layerwise as lw
+
+        super().__init__(workload, X, y)
+        widths = workload.widths(int(np.prod(X.shape[1:])))
+        n_params = sum((n_in + 1) * n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
+        rng = np.random.default_rng(4)
+        self.params = {"theta": rng.standard_normal(n_params).astype(workload.dtype)}
+        self.grads = {"dtheta": (rng.standard_normal(n_params) * 1e-3).astype(workload.dtype)}
+        self.optimizer = lw.Adam(lr=LR)
+
+    def epoch(self, rows: slice = slice(None)) -> None:
+        n_full = self.n_full if rows == slice(None) else max(1, self.n_full // 10)
+        for _ in range(n_full):
+            run_conv_matmuls(self.full[1])
+            run_matmuls(self.full[0])
+            self.optimizer.step(self.params, self.grads)
+        if self.last is not None:
+            run_conv_matmuls(self.last[1])
+            run_matmuls(self.last[0])
+            self.optimizer.step(self.params, self.grads)
+
+
 def matmul_peak_gflops(dtype: str, n: int = 2048, repeats: int = 5) -> float:
     """Best GFLOP/s of an ``n x n`` NumPy matrix product in ``dtype`` (the machine's practical peak)."""
     import time
