@@ -77,8 +77,9 @@ def load_fused_kernels(dtype: str) -> None:
     import numpy as np
 
     import layerwise
+    from layerwise.optim import kernels
 
-    if layerwise.optim.kernels.ENABLED:
+    if kernels.ENABLED:
         layerwise.Adam().step({"w": np.zeros(1, dtype)}, {"dw": np.zeros(1, dtype)})
 
 
