@@ -60,6 +60,8 @@ too (one entry per iteration).
 """
 
 from .mlp_classifier import MLPClassifier
+from .mlp_params import ACTIVATION_ALIASES, LEARNING_RATES, NON_FINITE, REGRESSION_LOSSES, SOLVERS
 from .mlp_regressor import MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["ACTIVATION_ALIASES", "LEARNING_RATES", "NON_FINITE", "REGRESSION_LOSSES", "SOLVERS", "MLPClassifier",
+           "MLPRegressor"]
