@@ -39,7 +39,7 @@ def check_range(what: str, value, low: float | None = None, high: float | None =
     ConfigError
         ``"<what> must be <expected>, received <value>"``.
     """
-    expected = _expected(low, high, low_open, high_open, integer) + ("" if or_else is None else f" or {or_else}")
+    expected = describe_range(low, high, low_open, high_open, integer) + ("" if or_else is None else f" or {or_else}")
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{what} must be {expected}, received {value!r} ({type(value).__name__})")
@@ -59,7 +59,8 @@ def positive_int(what: str, value) -> int:
     return check_range(what, value, 1, integer=True)
 
 
-def _expected(low, high, low_open: bool, high_open: bool, integer: bool) -> str:
+def describe_range(low=None, high=None, low_open: bool = False, high_open: bool = False, integer: bool = False) -> str:
+    """What :func:`check_range` expects, in words: ``"a positive integer"``, ``"a number in [0, 1)"``."""
     if integer and high is None and low == 1 and not low_open:
         return "a positive integer"
     left = "(" if low_open else "["

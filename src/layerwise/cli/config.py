@@ -38,6 +38,7 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .._checks import check_range, describe_range
 from ..errors import ConfigError
 from .layer_specs import arch_name, input_shape, layers_from_tables, parse_layers
 
@@ -64,52 +65,48 @@ def _number(text, kind, name: str):
     return value
 
 
+def _ranged(text, kind, low=None, high=None, *, low_open: bool = False, high_open: bool = False,
+            expected: str | None = None):
+    """``text`` as a number of ``kind`` that the one range check (:func:`layerwise._checks.check_range`)
+    accepts, or argparse's error saying what was ``expected`` (by default, the check's own words)."""
+    integer = kind is int
+    expected = expected or describe_range(low, high, low_open, high_open, integer)
+    value = _number(text, kind, expected)
+    try:
+        return check_range("value", value, low, high, low_open=low_open, high_open=high_open, integer=integer)
+    except ConfigError:
+        shown = value if integer else f"{value:g}"
+        raise argparse.ArgumentTypeError(f"expected {expected}, received {shown}") from None
+
+
 def positive_int(text) -> int:
     """An integer >= 1."""
-    value = _number(text, int, "a positive integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
-    return value
+    return _ranged(text, int, 1)
 
 
 def non_negative_int(text) -> int:
     """An integer >= 0."""
-    value = _number(text, int, "a non-negative integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {value}")
-    return value
+    return _ranged(text, int, 0, expected="a non-negative integer")
 
 
 def seed_value(text) -> int:
     """An integer in [0, 2**32 - 1], the seeds that every random generator used accepts."""
-    value = _number(text, int, "a seed, an integer in [0, 4294967295]")
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a seed, an integer in [0, 4294967295], received {value}")
-    return value
+    return _ranged(text, int, 0, 2**32 - 1, expected="a seed, an integer in [0, 4294967295]")
 
 
 def positive_float(text) -> float:
     """A finite number > 0."""
-    value = _number(text, float, "a positive number")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {value:g}")
-    return value
+    return _ranged(text, float, 0, low_open=True, expected="a positive number")
 
 
 def non_negative_float(text) -> float:
     """A finite number >= 0."""
-    value = _number(text, float, "a non-negative number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, received {value:g}")
-    return value
+    return _ranged(text, float, 0, expected="a non-negative number")
 
 
 def fraction(text) -> float:
     """A number in [0, 1); 0 turns the feature off."""
-    value = _number(text, float, "a fraction in [0, 1)")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), received {value:g}")
-    return value
+    return _ranged(text, float, 0, 1, high_open=True, expected="a fraction in [0, 1)")
 
 
 def hidden_sizes(text) -> tuple[int, ...]:

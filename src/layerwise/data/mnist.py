@@ -21,14 +21,13 @@ again. To work offline, put the four files in the data set's directory by hand.
 from __future__ import annotations
 
 import hashlib
-import math
-import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_range
 from ..errors import ConfigError, DataError
 from .download import DownloadError, check_url, download
 from .idx import read_idx
@@ -137,8 +136,7 @@ def fetch(name: str, *, data_home: str | os.PathLike | None = None, base_url: st
         If the mirror is not an http(s) URL or the timeout is not a positive number.
     """
     source = _source(name)
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
-        raise ConfigError(f"timeout must be a positive number of seconds, received {timeout!r}")
+    check_range("timeout (seconds)", timeout, 0, low_open=True)
     unknown = sorted(set(checksums or {}) - set(FILES))
     if unknown:
         raise ConfigError(f"checksums names unknown file(s) {unknown}; expected keys among {list(FILES)}")
