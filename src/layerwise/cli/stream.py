@@ -43,7 +43,8 @@ def stream_run(opts: cfg.TrainOptions) -> tuple[Model, dict, Path, None]:
     train, test = _split_groups(len(folder.groups), opts.test_split, opts.seed)
     classes = _classes(folder) if task == "classification" else None
     features, targets = _streamed_scalers(folder, train, task, opts.standardize)
-    from .train import _headline, _output_layer, run_directory, write_history
+    from .run_files import run_directory, write_history
+    from .train import _headline, _output_layer
 
     shape = TrainingData(np.empty((0, len(folder.features))), np.empty(0), None, None, classes, task, {})
     loss, output_activation, units = _output_layer(opts, shape)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
 import json
 import math
-import os
 import sys
-import time
 from pathlib import Path
 
 from .._version import __version__
 from ..errors import ConfigError
-from ..io.atomic import write_output
 from ..ops.losses import get_loss
 from ..preprocessing import Preprocessing, Standardize, fit_table
 from . import config as cfg
@@ -25,84 +20,19 @@ from .data import TrainingData, load_training_data
 from .layer_specs import ARCHITECTURES, IMAGE_SHAPES, parse_layers
 from .metrics import chance_warning, measure, summary_line
 from .model import Model, build_network, default_output_activation, describe, save_model
+from .resume import RUN_FILE, absolute_source, recorded_options, resumed_options
+from .run_files import (
+    DIAGNOSTICS_FILES,
+    check_run_dir,
+    default_run_dir,
+    run_directory,
+    write_diagnostics,
+    write_history,
+)
+from .train_callbacks import Announce, OriginalUnits
 
 REGRESSION_LOSSES = tuple(name for name in cfg.loss_name.names if get_loss(name).task == "regression")
 """The CLI's regression losses (its classification losses are the others)."""
-
-
-def check_run_dir(out: str | None) -> None:
-    """Fail early, before any work, when ``--out`` names a file or lies below one."""
-    if out is None:
-        return
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"the run directory {path} is a file; give a directory with --out")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError(f"cannot create the run directory {path}: {parent} is a file")
-            return
-
-
-def default_run_dir() -> Path:
-    """``runs/<timestamp>``, with a count appended when that exists already."""
-    base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    path, count = base, 1
-    while path.exists():
-        count += 1
-        path = base.with_name(f"{base.name}-{count}")
-    return path
-
-
-@contextlib.contextmanager
-def run_directory(out: str | None):
-    """Create the run directory (``runs/<timestamp>`` by default); remove it again if the run fails before writing."""
-    path = default_run_dir() if out is None else Path(out)
-    check_run_dir(out)
-    created = not path.exists()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the run directory {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"the run directory {path} is not writable")
-    try:
-        yield path
-    except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                if [entry.name for entry in path.iterdir()] == [RUN_FILE]:  # nothing trained yet
-                    (path / RUN_FILE).unlink()
-                path.rmdir()  # only when still empty
-        raise
-
-
-def write_history(run_dir: Path, history: dict, best_epoch: int | None = None) -> None:
-    """history.json and history.csv, both numbering epochs from 1 as the progress lines do.
-
-    ``best_epoch`` (0-based, as the History counts) is recorded as ``best_epoch`` in the JSON
-    file and as a ``best`` column (1 on that epoch's row) in the CSV file.
-    """
-    document = {**history, "epoch": [epoch + 1 for epoch in history["epoch"]],
-                "best_epoch": None if best_epoch is None else best_epoch + 1}
-    write_output(run_dir / "history.json", json.dumps(document, indent=1).encode())
-    keys = [key for key in history if key != "epoch"]
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["epoch", *keys, "best"])
-    for row, epoch in enumerate(history["epoch"]):
-        writer.writerow([epoch + 1, *(f"{history[key][row]:.8g}" for key in keys), int(epoch == best_epoch)])
-    write_output(run_dir / "history.csv", table.getvalue().encode())
-
-
-DIAGNOSTICS_FILES = ["diagnostics.json", "diagnostics.png"]
-"""What a run with --diagnose adds to its directory."""
-
-
-def write_diagnostics(monitor, run_dir: Path) -> None:
-    """diagnostics.json and diagnostics.png in the run directory."""
-    write_output(run_dir / "diagnostics.json", json.dumps(monitor.to_dict(), indent=1).encode())
-    monitor.plot(run_dir / "diagnostics.png")
 
 
 def _output_layer(opts: cfg.TrainOptions, data: TrainingData) -> tuple[str, str, int]:
@@ -157,47 +87,6 @@ def _monitor(opts: cfg.TrainOptions, n_train: int):
 
     steps = -(-n_train // opts.batch_size) * opts.epochs
     return GradientMonitor(every=max(1, min(10, steps // 50)), tensorboard_dir=opts.tensorboard, stream=sys.stderr)
-
-
-class OriginalUnits:
-    """A callback that reports the losses of a regression on standardised targets in the targets' own units.
-
-    Training minimises the loss of the standardised targets ``(y - mean) / scale``; for one output,
-    ``mse`` in the original units is that loss times ``scale**2`` and ``mae`` times ``scale``. The
-    callback rescales ``loss`` and ``val_loss`` in each epoch's logs before they are printed, and
-    :meth:`convert` does the same to the History (whose checkpointed copy stays as trained).
-    """
-
-    def __init__(self, factor: float):
-        self.factor = factor
-
-    @classmethod
-    def for_model(cls, model: Model):
-        """The callback for a model with a target scaler and an mse or mae loss on one output, else None."""
-        power = model.net.loss_fn.scale_power
-        if model.targets is None or power is None or model.targets.scale.size != 1:
-            return None
-        return cls(float(model.targets.scale[0]) ** power)
-
-    def on_epoch_end(self, net, epoch, logs) -> None:
-        for key in ("loss", "val_loss"):
-            if key in logs:
-                logs[key] *= self.factor
-
-    def convert(self, history) -> None:
-        for key in ("loss", "val_loss"):
-            if key in history.history:
-                history.history[key] = [value * self.factor for value in history.history[key]]
-
-
-class Announce:
-    """A callback that prints a line when training begins (after a checkpoint has been restored)."""
-
-    def __init__(self, message: str, quiet: bool):
-        self.message, self.quiet = message, quiet
-
-    def on_train_begin(self, net, logs) -> None:
-        say(self.message, self.quiet)
 
 
 def fit_model(model: Model, opts: cfg.TrainOptions, data: TrainingData, run_dir: Path, comm=None, tracker=None):
@@ -314,75 +203,6 @@ def thread_limit(threads: int | None):
         return
     with threadpool_limits(limits=threads):
         yield
-
-
-RESUMABLE = ("epochs", "batch_size", "patience", "min_delta", "clip_norm", "out", "quiet", "diagnose", "tensorboard",
-             "threads", "resume", "mlflow", "mlflow_uri", "mlflow_experiment")
-"""Options that a resumed run may change; every other one continues as the run recorded it."""
-
-RUN_FILE = "run.json"
-"""The options of a run, written into its directory before training so that --resume can continue with them."""
-
-
-def absolute_source(source: str) -> str:
-    """A data file as an absolute path; the names of bundled data sets unchanged."""
-    from ..data.datasets import EMBEDDED, IDX_SETS
-
-    return source if source in EMBEDDED or source in IDX_SETS else os.path.abspath(source)
-
-
-def recorded_options(checkpoint: str) -> dict | None:
-    """The options of the run that wrote ``checkpoint``: its run.json (or model file) beside it, else None."""
-    folder = Path(checkpoint).parent
-    try:
-        with open(folder / RUN_FILE, encoding="utf-8") as stream:
-            options = json.load(stream).get("options")
-    except (OSError, ValueError, AttributeError):
-        options = None
-        if (folder / "model.safetensors").is_file():
-            from .model import load_model
-
-            with contextlib.suppress(Exception):
-                options = load_model(folder / "model.safetensors").info.get("options")
-    if not isinstance(options, dict):
-        return None
-    known = {field.name for field in dataclasses.fields(cfg.TrainOptions)}
-    per_invocation = ("out", "quiet", "resume", "threads")
-    return {key: tuple(value) if key == "hidden" else value for key, value in options.items()
-            if key in known and key not in per_invocation}
-
-
-def _shown(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
-
-
-def resumed_options(given: dict, recorded: dict, checkpoint: str) -> cfg.TrainOptions:
-    """The recorded options of a run with the given ones over them; ``resume_note`` says what is overridden.
-
-    Raises
-    ------
-    ConfigError
-        If a given option may not change on resume (anything but :data:`RESUMABLE`) and differs.
-    """
-    overrides = []
-    for key, value in given.items():
-        before = recorded.get(key)
-        if value == before:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if key == "lr":
-            used = _shown(before) if before is not None else f"{recorded.get('optimizer')}'s default rate"
-            raise ConfigError(f"{flag} cannot change when resuming: the optimizer continues from the checkpoint's "
-                              f"state and schedule (the run used {used}); start a new run to change it")
-        if key not in RESUMABLE:
-            raise ConfigError(f"{flag} cannot change when resuming: the run used {_shown(before)}, received "
-                              f"{_shown(value)}; start a new run (without --resume) to change it")
-        if key not in ("resume", "out", "quiet"):
-            overrides.append(f"{key.replace('_', '-')} {_shown(value)} (was {_shown(before)})")
-    opts = cfg.TrainOptions(**{**recorded, **given})
-    opts.resume_note = (f"resuming {checkpoint} with the run's own options (data {opts.data}, target "
-                        f"{opts.target or 'default'}); overriding: {', '.join(overrides) or 'nothing'}")
-    return opts
 
 
 STREAMED_EPOCHS = 20
