@@ -16,7 +16,6 @@ RESUMABLE = ("epochs", "batch_size", "patience", "min_delta", "clip_norm", "out"
              "threads", "resume", "mlflow", "mlflow_uri", "mlflow_experiment")
 """Options that a resumed run may change; every other one continues as the run recorded it."""
 
-
 RUN_FILE = "run.json"
 """The options of a run, written into its directory before training so that --resume can continue with them."""
 

@@ -12,7 +12,6 @@ from .layer_specs import layers_from_tables, parse_layers
 
 TASKS = ("auto", "classification", "regression")
 
-
 DTYPES = ("float32", "float64")
 
 

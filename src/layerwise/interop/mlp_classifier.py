@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
+from .._checks import check_range
 from ..errors import ConfigError, DataError, ShapeError
 from .mlp_base import _BaseMLP, _stochastic_solver
 from .mlp_params import (
@@ -183,10 +182,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 if position.size == 0:
                     raise ConfigError(f"{name}: class_weight names class {label!r}, which is not one of the classes "
                                       f"{self.classes_.tolist()!r}")
-                if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight >= 0:
-                    raise ConfigError(f"{name}: class_weight for class {label!r} must be a non-negative number, "
-                                      f"received {weight!r}")
-                per_class[position] = weight
+                per_class[position] = check_range(f"{name}: class_weight for class {label!r}", weight, 0.0)
         else:
             raise ConfigError(f"{name}: class_weight must be a dict, 'balanced' or None, "
                               f"received {self.class_weight!r}")

@@ -19,27 +19,20 @@ from .safetensors_file import (
 
 FORMAT = "layerwise"
 
-
 FORMAT_VERSION = 2
 """The newest format this version reads and writes."""
-
 
 DENSE_FORMAT_VERSION = 1
 """The format of files of Dense and Dropout layers without preprocessing (readable by layerwise 0.1.0)."""
 
-
 METADATA_KEY = "layerwise"
-
 
 DIGEST_KEY = "tensors_sha256"
 
-
 _PARAMETER_NAME = re.compile(r"(W|b|gamma|beta|running_mean|running_var)([0-9]+)")
-
 
 _TENSOR_DTYPES = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
                   "float16", "float32", "float64")
-
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
