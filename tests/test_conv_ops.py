@@ -136,3 +136,23 @@ def test_pooling_matches_torch(case, kind, dtype, rtol, compiled):
     A, dX = pool_both_ways(kind, X, size, stride, G.astype(dtype), compiled)
     np.testing.assert_allclose(A, a.detach().numpy(), rtol=rtol, atol=rtol)
     np.testing.assert_allclose(dX, x.grad.numpy(), rtol=rtol, atol=rtol * np.abs(x.grad.numpy()).max())
+
+
+@pytest.mark.skipif(not image_kernels.ENABLED, reason="the 2x2 loops are compiled only")
+@pytest.mark.parametrize("shape", [(3, 2, 6, 8), (2, 3, 5, 7), (1, 1, 2, 3)])
+def test_max_pool_2x2_loops_match_torch_and_the_general_loop(shape):
+    rng = np.random.default_rng(sum(shape))
+    X = np.round(rng.standard_normal(shape)).astype(np.float32)  # rounded: many ties
+    x = torch.tensor(X, requires_grad=True)
+    a = tnf.max_pool2d(x, 2, 2)
+    G = rng.standard_normal(tuple(a.shape)).astype(np.float32)
+    (a * torch.tensor(G)).sum().backward()
+    A, argmax = np.empty(a.shape, np.float32), np.empty(a.shape, np.float32)
+    dX = np.full_like(X, np.nan)  # the odd last row or column must be written too
+    image_kernels.max_pool_2x2_forward(X, A, argmax)
+    image_kernels.max_pool_2x2_backward(G, argmax, dX)
+    np.testing.assert_array_equal(A, a.detach().numpy())
+    np.testing.assert_array_equal(dX, x.grad.numpy())
+    A_general, dX_general = pool_both_ways("max", X, 2, 2, G, compiled=True)
+    np.testing.assert_array_equal(A, A_general)
+    np.testing.assert_array_equal(dX, dX_general)

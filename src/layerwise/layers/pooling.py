@@ -114,6 +114,11 @@ class MaxPool2D(_Pool2D):
         self.argmax_key = f"argmax{l}"
         return shape
 
+    @property
+    def two_by_two(self) -> bool:
+        """Whether the windows are 2x2 at stride 2, which have their own compiled loops."""
+        return self.pool_size == (2, 2) and self.stride == 2
+
     def buffers(self, m):
         return {**super().buffers(m), self.argmax_key: (m,) + self.output_shape}
 
@@ -123,7 +128,9 @@ class MaxPool2D(_Pool2D):
         m, dtype = A_prev.shape[0], A_prev.dtype
         A = buffer(ws, self.output_key, (m,) + self.output_shape, dtype)
         argmax = buffer(ws, self.argmax_key, A.shape, dtype)
-        if image_kernels.ENABLED:
+        if image_kernels.ENABLED and self.two_by_two:
+            image_kernels.max_pool_2x2_forward(A_prev, A, argmax)
+        elif image_kernels.ENABLED:
             image_kernels.max_pool_forward(A_prev, *self.pool_size, self.stride, A, argmax)
         else:
             pooling.max_pool_forward(A_prev, self.pool_size, self.stride, A, argmax)
@@ -136,7 +143,9 @@ class MaxPool2D(_Pool2D):
             return None
         argmax = cache[self.argmax_key]
         dA_prev = buffer(ws, self.dA_prev_key, (dA.shape[0],) + self.input_shape, dA.dtype)
-        if image_kernels.ENABLED:
+        if image_kernels.ENABLED and self.two_by_two:
+            image_kernels.max_pool_2x2_backward(dA, argmax, dA_prev)
+        elif image_kernels.ENABLED:
             image_kernels.max_pool_backward(dA, argmax, self.pool_size[1], self.stride, dA_prev)
         else:
             pooling.max_pool_backward(dA, argmax, self.pool_size, self.stride, dA_prev)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .._compile import ENABLED, compiled
 
-__all__ = ["ENABLED", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward"]
+__all__ = ["ENABLED", "max_pool_forward", "max_pool_backward", "max_pool_2x2_forward", "max_pool_2x2_backward",
+           "avg_pool_forward", "avg_pool_backward"]
 
 
 @compiled
@@ -47,6 +48,46 @@ def max_pool_backward(dA, argmax, q, stride, out):
                 for x in range(OW):
                     k = int(argmax[i, c, y, x])
                     out[i, c, y * stride + k // q, x * stride + k % q] += dA[i, c, y, x]
+
+
+@compiled
+def max_pool_2x2_forward(X, out, argmax):
+    """:func:`max_pool_forward` for 2x2 windows at stride 2, the four comparisons written out.
+
+    The general loop's two window loops of length two cost several times the work they do (they
+    run once per window and defeat the compiler); here each window is four reads and three
+    comparisons.
+    """
+    m, C, OH, OW = out.shape
+    for i in range(m):
+        for c in range(C):
+            for y in range(OH):
+                for x in range(OW):
+                    best, k = X[i, c, 2 * y, 2 * x], 0
+                    value = X[i, c, 2 * y, 2 * x + 1]
+                    if value > best:
+                        best, k = value, 1
+                    value = X[i, c, 2 * y + 1, 2 * x]
+                    if value > best:
+                        best, k = value, 2
+                    value = X[i, c, 2 * y + 1, 2 * x + 1]
+                    if value > best:
+                        best, k = value, 3
+                    out[i, c, y, x] = best
+                    argmax[i, c, y, x] = k
+
+
+@compiled
+def max_pool_2x2_backward(dA, argmax, out):
+    """:func:`max_pool_backward` for 2x2 windows at stride 2 (disjoint: each input gets one ``dA`` at most)."""
+    m, C, OH, OW = dA.shape
+    out[...] = 0
+    for i in range(m):
+        for c in range(C):
+            for y in range(OH):
+                for x in range(OW):
+                    k = int(argmax[i, c, y, x])
+                    out[i, c, 2 * y + (k >> 1), 2 * x + (k & 1)] = dA[i, c, y, x]
 
 
 @compiled
