@@ -61,6 +61,7 @@ def test_the_kernels_keep_nan_infinity_and_signed_zero_as_numpy_does(dtype, rng)
 
     Z_fast = Z.copy()
     A_fast = dense_kernels.add_bias_relu(Z_fast, b, np.empty_like(Z))
+    A_in_place = dense_kernels.add_bias_relu_in_place(Z.copy(), b)
     dZ_fast, S_fast, db_fast = np.empty_like(Z), np.empty_like(Z), np.empty_like(b)
     dense_kernels.relu_dZ_db(dA, Z_fast, dZ_fast, S_fast, db_fast, scale)
 
@@ -70,7 +71,8 @@ def test_the_kernels_keep_nan_infinity_and_signed_zero_as_numpy_does(dtype, rng)
         dZ_numpy = np.multiply(dA, np.greater(Z_numpy, 0).astype(Z.dtype))
         S_numpy = np.multiply(dZ_numpy, 1 / 6)
         db_numpy = np.add.reduce(S_numpy, axis=0)
-    for got, expected in [(Z_fast, Z_numpy), (A_fast, A_numpy), (dZ_fast, dZ_numpy), (S_fast, S_numpy),
+    for got, expected in [(Z_fast, Z_numpy), (A_fast, A_numpy), (A_in_place, A_numpy), (dZ_fast, dZ_numpy),
+                          (S_fast, S_numpy),
                           (db_fast, db_numpy)]:
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)

@@ -104,7 +104,7 @@ class Dense(Layer):
     def predict(self, A_prev):
         Z = np.matmul(A_prev, self.W.T)
         if self._compiled_relu():
-            return kernels.add_bias_relu(Z, self.b, Z)
+            return kernels.add_bias_relu_in_place(Z, self.b)
         np.add(Z, self.b, out=Z)
         return self.activation.forward(Z, out=Z)  # A = g(Z), written over Z
 
