@@ -179,8 +179,9 @@ class Conv2D(Layer):
         Z = buffer(ws, self.Z_key, (m,) + self.output_shape, A_prev.dtype)
         cv.conv_forward(cols, self.W.reshape(self.filters, self.K), self.b, out=Z.reshape(m, self.filters, self.P))
         cache[self.Z_key] = Z  #                                            Z = W . cols + b
-        A = ws.get(self.output_key)  # g on (m, F OH OW) rows: NumPy's maximum is several times faster on long rows
-        A = self.activation.forward(Z.reshape(m, -1), out=None if A is None else A.reshape(m, -1))
+        rows = (m, self.filters * self.P)  # g on (m, F OH OW) rows: NumPy's maximum is faster on long rows
+        A = ws.get(self.output_key)
+        A = self.activation.forward(Z.reshape(rows), out=None if A is None else A.reshape(rows))
         cache[self.output_key] = A = A.reshape(Z.shape)  #                  A = g(Z)
         return A
 
