@@ -18,12 +18,14 @@ try:
 except SystemExit:  # argparse exits after --help
     pass
 print("LOADED", *sorted({name.split('.')[0] for name in sys.modules}))
+print("MODULES", *sorted(sys.modules))
 """
 
 
-def loaded_after(*argv: str) -> set[str]:
+def loaded_after(*argv: str, prefix: str = "LOADED") -> set[str]:
+    """The top-level packages (``prefix="MODULES"``: all modules) loaded by running ``layerwise *argv``."""
     result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=120)
-    line = [line for line in result.stdout.splitlines() if line.startswith("LOADED")]
+    line = [line for line in result.stdout.splitlines() if line.startswith(prefix)]
     assert line, result.stderr
     return set(line[-1].split()[1:])
 
@@ -75,6 +77,17 @@ def test_the_options_name_what_the_registries_hold():
 
 def test_info_imports_none_of_the_heavy_libraries(model_path):
     assert not set(HEAVY) & loaded_after("info", model_path)
+
+
+def test_info_loads_only_what_reading_a_dense_model_needs(model_path):
+    # info validates the whole file (so NumPy and the layers it holds are loaded) but needs neither the compiled
+    # kernels nor the training, data, option-checking or convolution code
+    loaded = loaded_after("info", model_path, prefix="MODULES")
+    assert {"layerwise.io.model_file", "layerwise.layers.dense", "numpy"} <= loaded
+    unneeded = {"numba", "llvmlite", "tomllib", "layerwise.train", "layerwise.optim", "layerwise.data.datasets",
+                "layerwise.cli.config", "layerwise.cli.options", "layerwise.cli.data", "layerwise.cli.use",
+                "layerwise.layers.conv", "layerwise.layers.pooling", "layerwise.layers.batchnorm"}
+    assert not unneeded & loaded
 
 
 def test_the_probe_sees_a_heavy_import(model_path):

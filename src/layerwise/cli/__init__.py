@@ -7,7 +7,7 @@ status 2; ``--debug`` shows the traceback as well.
 Modules: ``parser`` (the options), ``console`` (the program name and progress
 notes), ``model`` (a network with its saved scalers), ``data`` (loading and
 splitting data sets), ``metrics``, ``train`` (the train command and its run
-directory), ``use`` (evaluate, predict, info) and ``tools`` (gradcheck, explain,
+directory), ``use`` (evaluate, predict), ``info`` and ``tools`` (gradcheck, explain,
 export, diagnose).
 """
 
@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 from ..errors import LayerwiseError
 from .console import PROG
-from .parser import build_parser, handler
+from .parser import build_parser, command_in, handler
 
 __all__ = ["main"]
 
@@ -32,9 +31,15 @@ def _message(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _print_traceback() -> None:
+    import traceback  # only for --debug: it costs the start-up of every command
+
+    traceback.print_exc()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``layerwise`` command; return its exit status."""
-    parser = build_parser()
+    parser = build_parser(command_in(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -48,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (LayerwiseError, OSError) as exc:
         if getattr(args, "debug", False):
-            traceback.print_exc()
+            _print_traceback()
         print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # an allocation beyond the guards' estimates (ResourceError is caught above)
         if getattr(args, "debug", False):
-            traceback.print_exc()
+            _print_traceback()
         print(f"{PROG}: error: out of memory: {_message(exc)}; use a smaller network, data set or batch, or a "
               f"machine with more memory", file=sys.stderr)
         return 2

@@ -66,13 +66,18 @@ __all__ = ["CHECKS", "DTYPES", "FLAGS", "OPTIMIZER_OPTIONS", "SCHEDULE_OPTIONS",
            "positive_int", "read_config_file", "resolve_train_options", "schedule_arguments", "schedule_name",
            "seed_value", "task_name", "text"]
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    try:
-        import tomli as tomllib
-    except ImportError:
-        tomllib = None
+def _toml_module():
+    """The TOML reader (``tomllib``, or ``tomli`` on Python 3.10), imported only when a config file is read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    try:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli
+
+        return tomli
+    except ImportError:  # pragma: no cover
+        return None
 
 
 # ------------------------------------------------------------------ options
@@ -164,6 +169,7 @@ def read_config_file(path) -> dict:
         holds a value that fails the option's check.
     """
     path = Path(path)
+    tomllib = _toml_module()
     if tomllib is None:
         raise ConfigError("reading a TOML config file on Python 3.10 needs the 'tomli' package; "
                           "install it with: pip install tomli")

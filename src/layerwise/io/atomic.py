@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
-import socket
 from pathlib import Path
 
 from ..errors import ConfigError, ModelFileError, OutputError
@@ -64,7 +62,7 @@ def write_atomically(path, data: bytes) -> None:
         what = "is not a directory" if directory.exists() else "does not exist"
         raise ModelFileError(f"cannot save to {path}: the directory {directory} {what}; create it first")
     remove_stale_temporaries(path)
-    temporary = directory / (_temporary_prefix(path) + secrets.token_hex(8))
+    temporary = directory / (_temporary_prefix(path) + os.urandom(8).hex())
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(temporary, flags, 0o666)
@@ -88,6 +86,8 @@ def write_atomically(path, data: bytes) -> None:
 
 
 def _host() -> str:
+    import socket  # here: reading a model file (which imports this module) needs no networking
+
     return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40]
 
 

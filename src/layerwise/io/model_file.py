@@ -50,7 +50,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-import safetensors.numpy
 
 from .._version import __version__
 from ..engine.network import Network
@@ -174,6 +173,8 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
         raise ConfigError(f"cannot save: the metadata and the network's config (class labels, seed) must be "
                           f"JSON-compatible (strings, numbers, booleans, None, lists and dicts with string keys): "
                           f"{exc}") from None
+    import safetensors.numpy  # here: reading does not use it
+
     blob = safetensors.numpy.save(arrays, metadata={METADATA_KEY: text})
     write_atomically(path, blob)
 

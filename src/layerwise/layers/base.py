@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 import numpy as np
 
@@ -203,7 +204,12 @@ class Layer:
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {}
-"""Registry of layer class names (the ``"type"`` of a config) to classes."""
+"""Registry of layer class names (the ``"type"`` of a config) to classes, filled as their modules are imported."""
+
+LAYER_MODULES = {"AvgPool2D": "pooling", "BatchNorm": "batchnorm", "Conv2D": "conv", "Dense": "dense",
+                 "Dropout": "dropout", "Flatten": "reshape", "MaxPool2D": "pooling"}
+"""The module of ``layerwise.layers`` defining each layer class, imported when a config names it (so that
+reading a file of Dense layers does not load the convolution code)."""
 
 
 def register(cls: type[Layer]) -> type[Layer]:
@@ -215,6 +221,9 @@ def register(cls: type[Layer]) -> type[Layer]:
 def layer_from_config(config: dict) -> Layer:
     """Rebuild a layer from its :meth:`Layer.get_config`."""
     kind = config.get("type") if isinstance(config, dict) else None
+    if kind not in LAYER_TYPES and kind in LAYER_MODULES:
+        import_module(f"{__package__}.{LAYER_MODULES[kind]}")
     if kind not in LAYER_TYPES:
-        raise ConfigError(f"unknown layer type {kind!r}; expected one of {', '.join(sorted(LAYER_TYPES))}")
+        known = sorted({*LAYER_TYPES, *LAYER_MODULES})
+        raise ConfigError(f"unknown layer type {kind!r}; expected one of {', '.join(known)}")
     return LAYER_TYPES[kind].from_config(config)
