@@ -19,7 +19,8 @@ from .workloads import WORKLOADS, FloorRunner, LayerwiseRunner
 
 PHASES = {
     "im2col (with zero padding)": ("convolution", ("pad_into", "im2col")),
-    "convolution matrix products (Z, dW, dcols)": ("convolution", ("conv_forward", "conv_backward")),
+    "convolution matrix products (Z, dW, dcols)": ("convolution", ("conv_forward", "conv_forward_relu",
+                                                                   "conv_backward")),
     "col2im": ("convolution", ("col2im",)),
     "pooling, forward and backward": ("image_kernels", ("max_pool_forward", "max_pool_backward",
                                                         "max_pool_2x2_forward", "max_pool_2x2_backward",

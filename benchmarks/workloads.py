@@ -370,24 +370,24 @@ RUNNERS = {runner.name: runner for runner in (LayerwiseRunner, TorchRunner, JaxR
 
 # ------------------------------------------------------------------ floors
 def conv_matmul_operands(workload: Workload, m: int, rng: np.random.Generator) -> list:
-    """Operands of one batch's convolution products, laid out as layerwise's (columns ``(m, K, P)``)."""
+    """Operands of one batch's convolution products, laid out as layerwise's (columns ``(K, m P)``)."""
     dtype, ops = np.dtype(workload.dtype), []
     for index, spec in enumerate(s for s in workload.conv_shapes() if len(s) > 1):
         C, _, _, F, k, _, OH, OW = spec
-        K, P = C * k * k, OH * OW
-        W, cols = rng.standard_normal((F, K)).astype(dtype), rng.random((m, K, P)).astype(dtype)
-        dZ = rng.standard_normal((m, F, P)).astype(dtype)
-        ops.append((W, cols, np.empty((m, F, P), dtype), dZ, np.empty((m, F, K), dtype),
+        K, columns = C * k * k, m * OH * OW
+        W, cols = rng.standard_normal((F, K)).astype(dtype), rng.random((K, columns)).astype(dtype)
+        dZ = rng.standard_normal((F, columns)).astype(dtype)
+        ops.append((W, cols, np.empty((F, columns), dtype), dZ, np.empty((F, K), dtype),
                     np.empty_like(cols) if index > 0 else None))
     return ops
 
 
 def run_conv_matmuls(ops: list) -> None:
-    """``Z_i = W cols_i``, ``dZ_i cols_i^T`` and (but the first) ``W^T dZ_i`` for every example and convolution."""
+    """``Z = W cols``, ``dZ cols^T`` and (but the first) ``W^T dZ`` for every convolution."""
     for W, cols, Z, _, _, _ in ops:
         np.matmul(W, cols, out=Z)
-    for W, cols, _, dZ, dW_each, dcols in reversed(ops):
-        np.matmul(dZ, cols.transpose(0, 2, 1), out=dW_each)
+    for W, cols, _, dZ, dW, dcols in reversed(ops):
+        np.matmul(dZ, cols.T, out=dW)
         if dcols is not None:
             np.matmul(W.T, dZ, out=dcols)
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as tnf
 
+import layerwise as lw
+from layerwise.ops import conv_kernels, image_kernels, pooling
 from layerwise.ops import convolution as cv
-from layerwise.ops import image_kernels, pooling
 
 
 def convolve(X, W, b, stride, pads, dZ):
@@ -18,19 +19,30 @@ def convolve(X, W, b, stride, pads, dZ):
     top, bottom, left, right = pads
     OH, OW = cv.output_size(H, kh, stride, top, bottom), cv.output_size(Wd, kw, stride, left, right)
     X_pad = np.zeros((m, C, H + top + bottom, Wd + left + right), X.dtype)
-    cols = np.empty((m, C * kh * kw, OH * OW), X.dtype)
+    cols = np.empty((C * kh * kw, m * OH * OW), X.dtype)
     cv.im2col(cv.pad_into(X, pads, X_pad), kh, kw, stride, out=cols)
-    Z = cv.conv_forward(cols, W.reshape(n_filters, -1), b, out=np.empty((m, n_filters, OH * OW), X.dtype))
+    Z = cv.conv_forward(cols, W.reshape(n_filters, -1), b, out=np.empty((n_filters, m * OH * OW), X.dtype))
     dW, db = np.empty((n_filters, C * kh * kw), X.dtype), np.empty(n_filters, X.dtype)
-    dcols = cv.conv_backward(dZ.reshape(m, n_filters, -1), cols, W.reshape(n_filters, -1), dW, db,
-                             np.empty((m, n_filters, C * kh * kw), X.dtype), np.empty((m, n_filters), X.dtype),
-                             np.ones(OH * OW, X.dtype), np.empty_like(cols))
-    dX_pad = cv.col2im(dcols, kh, kw, stride, out=np.empty_like(X_pad))
+    dZ_matrix = np.ascontiguousarray(dZ.reshape(m, n_filters, -1).transpose(1, 0, 2)).reshape(n_filters, -1)
+    dcols = cv.conv_backward(dZ_matrix, cols, W.reshape(n_filters, -1), m, dW, db, np.ones(m * OH * OW, X.dtype),
+                             np.empty_like(cols))
+    dX_pad = cv.col2im(dcols, kh, kw, stride, out=np.full_like(X_pad, np.nan))  # col2im must zero it first
     dX = dX_pad[:, :, top:top + H, left:left + Wd]
-    return Z.reshape(m, n_filters, OH, OW), dW.reshape(W.shape), db, dX
+    return Z.reshape(n_filters, m, OH, OW).transpose(1, 0, 2, 3), dW.reshape(W.shape), db, dX
 
 
-def test_tiny_convolution_worked_by_hand():
+FORMS = [False] + ([True] if image_kernels.ENABLED else [])
+"""The whole-array forms, and the compiled loops where numba is installed."""
+
+
+@pytest.fixture(params=FORMS, ids=lambda compiled: "compiled" if compiled else "numpy")
+def im2col_form(request, monkeypatch):
+    """im2col and col2im through the compiled loops or the whole-array forms."""
+    monkeypatch.setattr(conv_kernels, "ENABLED", request.param)
+    return request.param
+
+
+def test_tiny_convolution_worked_by_hand(im2col_form):
     X = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # [[1 2 3] [4 5 6] [7 8 9]]
     W = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
     Z, dW, db, dX = convolve(X, W, np.array([0.5]), 1, (0, 0, 0, 0), np.ones((1, 1, 2, 2)))
@@ -54,7 +66,7 @@ SWEEP = range(24)
 
 @pytest.mark.parametrize("case", SWEEP)
 @pytest.mark.parametrize("dtype,rtol", [("float64", 1e-10), ("float32", 1e-4)])
-def test_convolution_matches_torch_conv2d(case, dtype, rtol):
+def test_convolution_matches_torch_conv2d(case, dtype, rtol, im2col_form):
     rng = np.random.default_rng(case)
     k, stride = int(rng.integers(1, 6)), int(rng.integers(1, 4))
     padding = ["zero", "one", "same"][case % 3]
@@ -101,9 +113,6 @@ def pool_both_ways(kind, X, size, stride, dA, compiled):
         pooling.avg_pool_forward(X, (size, size), stride, A)
         pooling.avg_pool_backward(dA, (size, size), stride, dX)
     return A, dX
-
-
-FORMS = [False] + ([True] if image_kernels.ENABLED else [])
 
 
 @pytest.mark.parametrize("compiled", FORMS)
@@ -156,3 +165,24 @@ def test_max_pool_2x2_loops_match_torch_and_the_general_loop(shape):
     A_general, dX_general = pool_both_ways("max", X, 2, 2, G, compiled=True)
     np.testing.assert_array_equal(A, A_general)
     np.testing.assert_array_equal(dX, dX_general)
+
+
+@pytest.mark.skipif(not conv_kernels.ENABLED, reason="the ReLU loops are compiled only")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_relu_convolution_equals_the_numpy_form_bit_for_bit(dtype, monkeypatch):
+    rng = np.random.default_rng(7)
+    net = lw.Network([lw.Conv2D(5, 3, padding=1), lw.Conv2D(4, 2, stride=2), lw.Flatten(),
+                      lw.Dense(3, activation="softmax")], input_shape=(2, 7, 7), seed=1, dtype=dtype)
+    X = rng.standard_normal((6, 2, 7, 7)).astype(dtype)
+    dA = rng.standard_normal((6, 4, 3, 3)).astype(dtype)
+    results = []
+    for compiled in (True, False):
+        monkeypatch.setattr(conv_kernels, "ENABLED", compiled)
+        cache, grads = {"A0": X}, {}
+        first, second = net.layers[0], net.layers[1]
+        A1 = first.forward(X, cache, {}, True)
+        A2 = second.forward(A1, cache, {}, True)
+        dA1 = second.backward(dA, cache, grads, {})
+        results.append([A1, A2, cache["Z2"], grads["dZ2"], second.dW.copy(), second.db.copy(), dA1])
+    for name, fused, plain in zip(["A1", "A2", "Z2", "dZ2", "dW2", "db2", "dA1"], *results):
+        np.testing.assert_array_equal(fused, plain, err_msg=name)

@@ -1,22 +1,25 @@
 """``Conv2D``: a Dense layer applied at every position of an image.
 
 For a batch ``A_prev`` of shape ``(m, C, H, W)`` and ``F`` filters ``W`` of shape
-``(F, C, kh, kw)``, layer ``l`` computes the cross-correlation of ``torch.nn.functional.conv2d``::
+``(F, C, kh, kw)``, layer ``l`` computes the cross-correlation of ``torch.nn.functional.conv2d``
+as the seed's Dense layer with the ``m P`` windows of the batch as its columns::
 
-    cols_i = im2col(A_prev_i)              (K, P): K = C kh kw values in each of P = OH OW windows
-    Z_i    = W . cols_i + b                (F, P) = (F, OH, OW)
-    A      = g(Z)
+    cols = im2col(A_prev)                  (K, m P): K = C kh kw values in each of P = OH OW windows
+    Z    = W . cols + b                    (F, m P), read as the images (m, F, OH, OW)
+    A    = g(Z)
 
 and its backward pass is the seed's four equations on the column matrices (the derivation is in
 ``docs/convolution.md``)::
 
     dZ      = dA * g'(Z)
-    dW      = (1/m) sum_i dZ_i . cols_i^T
-    db      = (1/m) sum_i sum_p dZ_i
-    dA_prev = col2im(W^T . dZ_i)
+    dW      = (1/m) dZ . cols^T
+    db      = (1/m) sum_columns dZ
+    dA_prev = col2im(W^T . dZ)
 
 ``W`` and ``b`` are views into the network's flat buffer, as for ``Dense``; the columns live in a
-per-batch buffer of the workspace (``cols<l>``), never one for the whole data set.
+per-batch buffer of the workspace (``cols<l>``), never one for the whole data set. ``Z`` and ``dZ``
+are stored filter-major, ``(F, m, P)``, so that each equation is one matrix product; the layer
+hands them on as ``(m, F, OH, OW)`` views.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from .._checks import positive_int
 from ..errors import ConfigError
+from ..ops import conv_kernels
 from ..ops import convolution as cv
 from ..ops.activations import RELU_FAMILY, Activation, get_activation
 from ..ops.initializers import get_initializer
@@ -122,8 +126,8 @@ class Conv2D(Layer):
     def build(self, input_shape, l, input_key):
         shape = super().build(input_shape, l, input_key)
         self.Z_key, self.dZ_key, self.S_key, self.cols_key = f"Z{l}", f"dZ{l}", f"S{l}", f"cols{l}"
-        self.pad_key, self.dcols_key, self.dW_each_key = f"pad{l}", f"dcols{l}", f"dW_each{l}"
-        self.db_each_key, self.ones_key = f"db_each{l}", f"ones{l}"
+        self.pad_key, self.dcols_key, self.ones_key = f"pad{l}", f"dcols{l}", f"ones{l}"
+        self.Z_matrix_key, self.A_matrix_key = f"Z{l}_matrix", f"A{l}_matrix"
         self.dA_prev_key = "d" + input_key
         return shape
 
@@ -150,20 +154,26 @@ class Conv2D(Layer):
     def padded(self) -> bool:
         return any(self.pads)
 
+    @property
+    def fused(self) -> bool:
+        """Whether the compiled ReLU loops do the element-wise work (else NumPy on the filter-major matrices)."""
+        return conv_kernels.ENABLED and self.activation.name == "relu"
+
     def buffers(self, m):
-        shape = (m,) + self.output_shape
-        out = {self.Z_key: shape, self.output_key: shape, self.dZ_key: shape, self.cols_key: (m, self.K, self.P),
-               self.dW_each_key: (m, self.filters, self.K), self.db_each_key: (m, self.filters),
-               self.ones_key: (self.P,)}
+        filter_major = (self.filters, m * self.P)
+        out = {self.Z_matrix_key: filter_major, self.output_key: (m,) + self.output_shape,
+               self.dZ_key: filter_major, self.cols_key: (self.K, m * self.P), self.ones_key: (m * self.P,)}
+        if not self.fused:
+            out[self.A_matrix_key] = filter_major
         if self.padded:
             out[self.pad_key] = (m,) + self.padded_shape
         if self.needs_dA_prev:
-            out[self.dcols_key] = (m, self.K, self.P)
+            out[self.dcols_key] = (self.K, m * self.P)
             out[self.dA_prev_key] = (m,) + self.padded_shape  # col2im adds into the padded input's shape
         return out
 
     def scratch_shape(self, m):
-        return (m,) + self.output_shape
+        return None if self.fused else (self.filters, m * self.P)
 
     def _columns(self, A_prev: np.ndarray, ws) -> np.ndarray:
         """im2col of the (zero-padded) input into the per-batch buffer ``cols<l>``."""
@@ -171,18 +181,25 @@ class Conv2D(Layer):
         X = A_prev
         if self.padded:
             X = cv.pad_into(A_prev, self.pads, buffer(ws, self.pad_key, (m,) + self.padded_shape, A_prev.dtype))
-        return cv.im2col(X, kh, kw, self.stride, out=buffer(ws, self.cols_key, (m, self.K, self.P), A_prev.dtype))
+        return cv.im2col(X, kh, kw, self.stride, out=buffer(ws, self.cols_key, (self.K, m * self.P), A_prev.dtype))
+
+    def images(self, filter_major: np.ndarray, m: int) -> np.ndarray:
+        """The ``(F, m P)`` matrix ``filter_major`` as the images ``(m, F, OH, OW)``: a view, no copy."""
+        return filter_major.reshape(self.filters, m, self.P).transpose(1, 0, 2).reshape((m,) + self.output_shape)
 
     def forward(self, A_prev, cache, ws, training):
-        m = A_prev.shape[0]
-        cache[self.cols_key] = cols = self._columns(A_prev, ws)  #         cols = im2col(A_prev)
-        Z = buffer(ws, self.Z_key, (m,) + self.output_shape, A_prev.dtype)
-        cv.conv_forward(cols, self.W.reshape(self.filters, self.K), self.b, out=Z.reshape(m, self.filters, self.P))
-        cache[self.Z_key] = Z  #                                            Z = W . cols + b
-        rows = (m, self.filters * self.P)  # g on (m, F OH OW) rows: NumPy's maximum is faster on long rows
-        A = ws.get(self.output_key)
-        A = self.activation.forward(Z.reshape(rows), out=None if A is None else A.reshape(rows))
-        cache[self.output_key] = A = A.reshape(Z.shape)  #                  A = g(Z)
+        m, F, dtype = A_prev.shape[0], self.filters, A_prev.dtype
+        cache[self.cols_key] = cols = self._columns(A_prev, ws)  #          cols = im2col(A_prev)
+        Z = buffer(ws, self.Z_matrix_key, (F, m * self.P), dtype)
+        A = buffer(ws, self.output_key, (m,) + self.output_shape, dtype)
+        if self.fused:
+            cv.conv_forward_relu(cols, self.W.reshape(F, self.K), self.b, Z, A)  # Z = W . cols + b, A = relu(Z)
+        else:
+            cv.conv_forward(cols, self.W.reshape(F, self.K), self.b, out=Z)  #   Z = W . cols + b
+            A_matrix = self.activation.forward(Z, out=ws.get(self.A_matrix_key))  # A = g(Z)
+            np.copyto(A, self.images(A_matrix, m))  #                              laid out as images
+            cache[self.A_matrix_key] = A_matrix
+        cache[self.Z_matrix_key], cache[self.Z_key], cache[self.output_key] = Z, self.images(Z, m), A
         return A
 
     def predict(self, A_prev):
@@ -192,21 +209,27 @@ class Conv2D(Layer):
         """The seed's equations on the column matrices; writes ``dW`` and ``db`` in place::
 
             dZ      = dA * g'(Z)
-            dW      = (1/m) sum_i dZ_i . cols_i^T       (seed: (1/m) dZ . A_prev^T)
-            db      = (1/m) sum_i sum_p dZ_i            (seed: (1/m) sum_i dZ)
-            dA_prev = col2im(W^T . dZ_i)                (seed: W^T . dZ)
+            dW      = (1/m) dZ . cols^T                 (seed: (1/m) dZ . A_prev^T)
+            db      = (1/m) sum_columns dZ              (seed: (1/m) sum_i dZ)
+            dA_prev = col2im(W^T . dZ)                  (seed: W^T . dZ)
         """
-        Z, A, cols, S = cache[self.Z_key], cache[self.output_key], cache[self.cols_key], ws.get(self.S_key)
-        if dZ is None:
-            dZ = self.activation.backward(dA, Z, A, out=ws.get(self.dZ_key), scratch=S)  # dZ = dA * g'(Z)
-        grads[self.dZ_key] = dZ
-        m, F, K, dtype = Z.shape[0], self.filters, self.K, Z.dtype
+        Z, cols = cache[self.Z_matrix_key], cache[self.cols_key]
+        m, F, K, dtype = cache[self.output_key].shape[0], self.filters, self.K, Z.dtype
+        dZ_matrix = buffer(ws, self.dZ_key, (F, m * self.P), dtype)
+        if dZ is not None:
+            np.copyto(self.images(dZ_matrix, m), dZ)
+        elif self.fused:
+            conv_kernels.relu_dZ(dA.reshape(m, F, self.P), Z.reshape(F, m, self.P), dZ_matrix.reshape(F, m, self.P))
+        else:
+            np.copyto(self.images(dZ_matrix, m), dA)  # dA laid out filter-major, then in place:
+            self.activation.backward(dZ_matrix, Z, cache[self.A_matrix_key], out=dZ_matrix,
+                                     scratch=ws.get(self.S_key))  #              dZ = dA * g'(Z)
+        grads[self.dZ_key] = self.images(dZ_matrix, m)
         dcols = buffer(ws, self.dcols_key, cols.shape, dtype) if self.needs_dA_prev else None
-        ones = buffer(ws, self.ones_key, (self.P,), dtype)
+        ones = buffer(ws, self.ones_key, (m * self.P,), dtype)
         ones.fill(1)
-        dcols = cv.conv_backward(dZ.reshape(m, F, self.P), cols, self.W.reshape(F, K), self.dW.reshape(F, K),
-                                 self.db, buffer(ws, self.dW_each_key, (m, F, K), dtype),
-                                 buffer(ws, self.db_each_key, (m, F), dtype), ones, dcols)
+        dcols = cv.conv_backward(dZ_matrix, cols, self.W.reshape(F, K), m, self.dW.reshape(F, K), self.db, ones,
+                                 dcols)
         if dcols is None:
             return None
         kh, kw = self.kernel_size
@@ -231,12 +254,13 @@ class Conv2D(Layer):
 
     def explain_forward(self, m):
         l, F, K, P = self.l, self.filters, self.K, self.P
-        cols, Z = Term(self.cols_key, (m, K, P)), self.term(self.Z_key, m)
+        cols, Z = Term(self.cols_key, (K, m * P)), self.term(self.Z_key, m)
         W, b = Term(f"W{l}", (F, K)), self.term(f"b{l}", m, (F,))
         A_prev = self.term(self.input_key, m, (m,) + self.input_shape)
         return [Equation(l, cols, "im2col({0}, " + f"{self.kernel_size[0]}x{self.kernel_size[1]}, stride "
                          f"{self.stride}, pads {self.pads})", (A_prev,)),
-                Equation(l, Z, "{0} . {1} + {2}   for each example i", (W, Term(self.cols_key + "_i", (K, P)), b)),
+                Equation(l, Z, "{0} . {1} + {2}   " + f"the ({F}, {m * P}) product read as {(m,) + self.output_shape}",
+                         (W, cols, b)),
                 Equation(l, self.term(self.output_key, m), self.activation.name + "({0})", (Z,))]
 
     def explain_backward(self, m, shortcut, l2):
@@ -244,15 +268,15 @@ class Conv2D(Layer):
         dZ = self.term(self.dZ_key, m)
         first = first_equation(l, self.activation, dZ, self.term("d" + self.output_key, m), self.term(self.Z_key, m),
                                self.term(self.output_key, m), self.term("Y", m) if shortcut else None)
-        dZ_i, W = Term(self.dZ_key + "_i", (F, P)), Term(f"W{l}", (F, K))
-        cols_T = Term(self.cols_key + "_i", (K, P), True)
+        dZ_matrix, W = Term(self.dZ_key, (F, m * P)), Term(f"W{l}", (F, K))
+        cols_T = Term(self.cols_key, (K, m * P), True)
         decay = " + (lambda/m) {2}" if l2 else ""
         equations = [first,
-                     Equation(l, Term(f"dW{l}", (F, K)), "(1/m) sum_i {0} . {1}" + decay, (dZ_i, cols_T, W)),
-                     Equation(l, Term(f"db{l}", (F,)), "(1/m) sum_i sum_p {0}", (dZ_i,))]
+                     Equation(l, Term(f"dW{l}", (F, K)), "(1/m) {0} . {1}" + decay, (dZ_matrix, cols_T, W)),
+                     Equation(l, Term(f"db{l}", (F,)), "(1/m) sum_columns {0}", (dZ_matrix,))]
         if self.needs_dA_prev:
             equations.append(Equation(l, self.term(self.dA_prev_key, m, (m,) + self.input_shape),
-                                      "col2im({0} . {1})", (Term(f"W{l}", (F, K), True), dZ_i)))
+                                      "col2im({0} . {1})", (Term(f"W{l}", (F, K), True), dZ_matrix)))
         return equations
 
     def onnx_nodes(self, graph, x, out):
