@@ -7,8 +7,28 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
+from typing import TYPE_CHECKING
 
-from .model import Model, load_model
+if TYPE_CHECKING:
+    from .model import Model
+
+
+def _import_numpy_with_one_blas_thread() -> None:
+    """Import NumPy with ``OPENBLAS_NUM_THREADS=1`` (then restore the variable): info does no linear algebra, and
+    starting OpenBLAS's pool of threads is a good part of NumPy's start-up on a busy machine."""
+    if "numpy" in sys.modules:
+        return
+    saved = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import numpy  # noqa: F401
+    finally:
+        if saved is None:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = saved
 
 
 def model_description(model: Model) -> dict:
@@ -38,6 +58,9 @@ def _shape(value) -> str:
 
 def cmd_info(args) -> int:
     """``layerwise info``: a table of the layers and the totals."""
+    _import_numpy_with_one_blas_thread()
+    from .model import load_model
+
     description = model_description(load_model(args.model))
     if args.json:
         print(json.dumps(description, indent=1))

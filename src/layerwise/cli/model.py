@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.columns import is_number
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
 from .console import PROG
 
@@ -106,6 +105,8 @@ class Model:
         if ignored:
             print(f"{PROG}: warning: ignoring the column(s) {', '.join(ignored)} of {source}, which the model was not "
                   "trained on", file=sys.stderr)
+        from ..data.columns import is_number  # here: info, which reads models, reads no data
+
         rows = {name: X[:, names.index(name)] for name in wanted}
         one_hot = next((step for step in self.net.preprocessing.encoding if step.name == "one_hot"), None)
         text = set(one_hot.columns) if one_hot is not None else set()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import numpy as np
 
 from ..errors import ConfigError
-from .encoders import Columns, Impute, OneHot
-from .steps import Standardize, Step
+from .steps import Step
 
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (Standardize, Columns, OneHot, Impute)}
-"""Registry of stored step types."""
+STEPS = {"standardize": ("steps", "Standardize"), "columns": ("encoders", "Columns"),
+         "one_hot": ("encoders", "OneHot"), "impute": ("encoders", "Impute")}
+"""Registry of stored step types: the module of :mod:`layerwise.preprocessing` and the class of each (imported
+when a stored step names it, so that a model with no table encoding does not load the encoders)."""
+
+
+def step_class(kind: str) -> type[Step]:
+    """The class of the stored step type ``kind`` (a key of :data:`STEPS`)."""
+    module, name = STEPS[kind]
+    return getattr(import_module(f".{module}", __package__), name)
 
 
 def step_from_stored(config: dict, arrays: dict[str, np.ndarray]) -> Step:
@@ -24,7 +33,7 @@ def step_from_stored(config: dict, arrays: dict[str, np.ndarray]) -> Step:
     if kind not in STEPS:
         raise ConfigError(f"unknown preprocessing step {kind!r}; expected one of {', '.join(sorted(STEPS))}")
     try:
-        return STEPS[kind].from_stored(config, arrays)
+        return step_class(kind).from_stored(config, arrays)
     except KeyError as exc:
         raise ConfigError(f"the {kind} preprocessing step is missing its array or setting {exc}") from None
     except ConfigError:
