@@ -1,13 +1,11 @@
 """The training stack on convolutional networks: optimizers, L2, dropout, early stopping, checkpoints, files."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
+from test_performance_invariants import MemoryDuringEpoch
 
 import layerwise as lw
 from layerwise.io.model_file import read as read_model
-from layerwise.train.callbacks import Callback
 
 
 def cnn(seed=0, dtype="float32", **kw):
@@ -73,20 +71,6 @@ def test_a_saved_cnn_loads_and_predicts_the_same(tmp_path):
     assert loaded.input_shape == (2, 9, 9)
     assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in net.layers]
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
-
-
-class MemoryDuringEpoch(Callback):
-    def __init__(self, epoch):
-        self.epoch, self.peak = epoch, None
-
-    def on_epoch_begin(self, net, epoch, logs):
-        if epoch == self.epoch:
-            tracemalloc.start()
-
-    def on_epoch_end(self, net, epoch, logs):
-        if epoch == self.epoch:
-            self.peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
 
 
 def test_a_second_cnn_epoch_allocates_almost_nothing():
