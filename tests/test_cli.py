@@ -443,6 +443,18 @@ def in_process_bad_inputs(folder, model):
     ]
 
 
+COMMANDS = ("train", "evaluate", "predict", "info", "gradcheck", "explain", "export", "diagnose")
+
+
+def one_error_line(status: int, err: str, args) -> bool:
+    """Status 2 and one line ``layerwise: error: ...`` ending, as argparse's errors do, with the hint to the
+    ``--help`` of the command ``args`` ran (the program's own for an unknown command)."""
+    command = f"layerwise {args[0]}" if args[0] in COMMANDS else "layerwise"
+    lines = err.strip().splitlines()
+    return (status == 2 and len(lines) == 1 and lines[0].startswith("layerwise: error: ")
+            and lines[0].endswith(f" (see '{command} --help')"))
+
+
 def test_bad_input_to_the_installed_command_gives_one_error_line_and_status_2(bad_files):
     folder, model = bad_files
     cases = installed_bad_inputs(folder, model)
@@ -451,8 +463,7 @@ def test_bad_input_to_the_installed_command_gives_one_error_line_and_status_2(ba
         results = list(pool.map(lambda case: run(*case[0], cwd=folder, env=case[1]), cases))
     failures = []
     for (args, _), result in zip(cases, results):
-        lines = result.stderr.strip().splitlines()
-        if result.returncode != 2 or len(lines) != 1 or not lines[0].startswith("layerwise: error: "):
+        if not one_error_line(result.returncode, result.stderr, args):
             failures.append(f"{' '.join(map(str, args))}: status {result.returncode}, stderr {result.stderr!r}")
     assert not failures, "\n".join(failures)
     mnist = results[[case[0] for case in cases].index(["train", "--data", "mnist"])]
@@ -464,8 +475,7 @@ def test_bad_input_found_in_the_data_gives_one_error_line_and_status_2(bad_files
     failures = []
     for args in in_process_bad_inputs(folder, model):
         status, out, err = call(capsys, *args)
-        lines = err.strip().splitlines()
-        if status != 2 or len(lines) != 1 or not lines[0].startswith("layerwise: error: "):
+        if not one_error_line(status, err, args):
             failures.append(f"{' '.join(map(str, args))}: status {status}, stderr {err!r}")
     assert not failures, "\n".join(failures)
     assert not (folder / "resume_run").exists()

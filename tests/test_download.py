@@ -224,4 +224,4 @@ def test_the_command_refuses_a_mirror_that_is_not_a_url(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "layerwise: error: the environment variable LAYERWISE_MNIST_URL must be an http:// or https:// URL, "
-        "received 'notaurl'"]
+        "received 'notaurl' (see 'layerwise train --help')"]

@@ -172,7 +172,7 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(fifo)
     result = run_cli("info", str(fifo), timeout=60)
     assert one_error_line(result) == f"layerwise: error: model file {fifo} is a FIFO (named pipe); expected a " \
-                                     f"regular file"
+                                     f"regular file (see 'layerwise info --help')"
 
 
 def test_the_cli_answers_the_20000_by_20000_metadata_in_one_line(tmp_path):
@@ -181,7 +181,8 @@ def test_the_cli_answers_the_20000_by_20000_metadata_in_one_line(tmp_path):
                          lambda d: (d["config"].update(input_dim=20000),
                                     d["config"]["layers"][0].update(units=20000)))
     line = one_error_line(run_cli("info", str(path)))
-    assert line.endswith("W1 has shape (16, 4) in the file, the config expects (20000, 20000)")
+    assert line.endswith("W1 has shape (16, 4) in the file, the config expects (20000, 20000) "
+                         "(see 'layerwise info --help')")
 
 
 # ------------------------------------------------------------------ networks too large for memory

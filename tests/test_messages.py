@@ -139,7 +139,8 @@ def test_predictions_that_cannot_be_written_leave_no_file(iris_model, tmp_path):
     result = run("predict", iris_model, "x.csv", "--output", "out.csv", cwd=tmp_path, file_limit=FILE_LIMIT)
     assert result.returncode == 2
     (line,) = error_lines(result)
-    assert line == "layerwise: error: could not write out.csv: File too large; the previous file, if any, is unchanged"
+    assert line == ("layerwise: error: could not write out.csv: File too large; the previous file, if any, is "
+                    "unchanged (see 'layerwise predict --help')")
     assert not (tmp_path / "out.csv").exists() and leftovers(tmp_path) == []
 
 
@@ -191,6 +192,6 @@ def test_evaluate_uses_recorded_data_only_when_it_is_a_built_in_data_set(iris_mo
     assert status == 2 and out == ""
     assert err == (f"layerwise: error: {model} was trained on {str(table)!r}, which is not a built-in data set; "
                    f"without --data this would read the file {table}; to evaluate on it, give --data "
-                   f"'{table}' --target label\n")
+                   f"'{table}' --target label (see 'layerwise evaluate --help')\n")
     (tmp_path / "moved.csv").rename(table)
     assert cli.main(["evaluate", str(model), "--data", str(table), "--target", "label", "--no-plot"]) == 0

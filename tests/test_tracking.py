@@ -100,4 +100,4 @@ def test_without_mlflow_the_error_says_what_to_install(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == ('layerwise: error: MLflow tracking needs the mlflow package: '
-                                     'pip install "layerwise[mlflow]"')
+                                     'pip install "layerwise[mlflow]" (see \'layerwise train --help\')')

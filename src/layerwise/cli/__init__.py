@@ -1,8 +1,9 @@
 """The ``layerwise`` command: train, evaluate, predict, info, gradcheck, explain, export, diagnose.
 
 Each sub-command is one ``cmd_*`` function. Bad input of any kind (arguments,
-files, data) ends with one line on stderr, ``layerwise: error: ...``, and exit
-status 2; ``--debug`` shows the traceback as well.
+files, data) ends with one line on stderr, ``layerwise: error: ... (see
+'layerwise COMMAND --help')``, and exit status 2; ``--debug`` shows the
+traceback as well.
 
 Modules: ``parser`` (the options), ``console`` (the program name and progress
 notes), ``model`` (a network with its saved scalers), ``data`` (loading and
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    hint = f" (see '{PROG} {args.command} --help')"  # as the parser's own errors end
     try:
         return handler(args.command)(args) or 0
     except BrokenPipeError:  # the reader of our output went away (``layerwise predict ... | head``)
@@ -54,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     except (LayerwiseError, OSError) as exc:
         if getattr(args, "debug", False):
             _print_traceback()
-        print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {_message(exc)}{hint}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # an allocation beyond the guards' estimates (ResourceError is caught above)
         if getattr(args, "debug", False):
             _print_traceback()
         print(f"{PROG}: error: out of memory: {_message(exc)}; use a smaller network, data set or batch, or a "
-              f"machine with more memory", file=sys.stderr)
+              f"machine with more memory{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
