@@ -1,4 +1,4 @@
-"""The downloader against a real HTTP server on 127.0.0.1 that misbehaves on purpose.
+"""The downloader against a real HTTP server on 127.0.0.1 (``http_server`` of conftest) that misbehaves on purpose.
 
 Three of the four MNIST files are placed in the cache by hand, so that each
 test downloads only the small labels file ``t10k-labels-idx1-ubyte.gz``
@@ -6,34 +6,25 @@ test downloads only the small labels file ``t10k-labels-idx1-ubyte.gz``
 cuts the body short, sends too much or sends the wrong bytes.
 """
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import sha256
 
 from layerwise.data import mnist
 from layerwise.data.idx import write_idx
 from layerwise.errors import ConfigError, DataError
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 LABELS = "t10k-labels-idx1-ubyte.gz"
 CAP = mnist.SOURCES["mnist"].sizes[LABELS]
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    monkeypatch.setenv("no_proxy", "*")
-    monkeypatch.setenv("NO_PROXY", "*")
 
 
 @pytest.fixture
@@ -56,29 +47,6 @@ def cache(tmp_path):
             shutil.copy(tmp_path / name, directory / name)
     return SimpleNamespace(home=tmp_path / "data", directory=directory, body=blobs[LABELS],
                            checksums={name: sha256(blob) for name, blob in blobs.items()})
-
-
-@pytest.fixture
-def server():
-    """Serves ``behaviour.send(handler)`` for every request; ``behaviour`` is set by the test."""
-    behaviour = SimpleNamespace(send=None)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            try:
-                behaviour.send(self)
-            except OSError:  # the client gave up: that is what the tests provoke
-                pass
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_address[1]}/", behaviour=behaviour)
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def headers(handler, length):
@@ -123,12 +91,12 @@ def left_in(cache):
     return sorted(set(os.listdir(cache.directory)) - set(mnist.FILES[:3]))
 
 
-def test_a_trickling_server_meets_the_deadline_for_the_whole_file(cache, server):
+def test_a_trickling_server_meets_the_deadline_for_the_whole_file(cache, http_server):
     stop = threading.Event()
-    server.behaviour.send = trickle(cache.body, stop)
+    http_server.respond = trickle(cache.body, stop)
     try:
         with pytest.raises(DataError, match=r"did not finish within the timeout of 1\.5 s"):
-            fetch(cache, server, timeout=1.5)
+            fetch(cache, http_server, timeout=1.5)
     finally:
         stop.set()
     # every read got a byte within a second: a per-read timeout would have waited for the whole body
@@ -136,44 +104,44 @@ def test_a_trickling_server_meets_the_deadline_for_the_whole_file(cache, server)
 
 
 @pytest.mark.parametrize("announce", [True, False], ids=["announced", "unannounced"])
-def test_a_body_larger_than_the_real_file_is_refused(cache, server, announce):
-    server.behaviour.send = oversized(announce)
+def test_a_body_larger_than_the_real_file_is_refused(cache, http_server, announce):
+    http_server.respond = oversized(announce)
     with pytest.raises(DataError, match=f"more than the {CAP:,} (bytes )?expected") as info:
-        fetch(cache, server)
+        fetch(cache, http_server)
     assert "SHA-256" not in str(info.value)
     assert left_in(cache) == []
 
 
-def test_a_body_shorter_than_announced_is_reported_as_truncated(cache, server):
-    server.behaviour.send = cut_short(cache.body)
+def test_a_body_shorter_than_announced_is_reported_as_truncated(cache, http_server):
+    http_server.respond = cut_short(cache.body)
     half = len(cache.body) // 2
     with pytest.raises(DataError, match=f"truncated: received {half:,} of {len(cache.body):,} bytes") as info:
-        fetch(cache, server)
+        fetch(cache, http_server)
     assert "SHA-256" not in str(info.value)
     assert left_in(cache) == []
 
 
-def test_an_unannounced_short_body_of_a_known_file_is_reported_as_truncated(cache, server, monkeypatch):
+def test_an_unannounced_short_body_of_a_known_file_is_reported_as_truncated(cache, http_server, monkeypatch):
     # the registry knows the real file's size and digest; here the served file plays the real one
     monkeypatch.setitem(mnist.SOURCES["mnist"].sha256, LABELS, cache.checksums[LABELS])
     monkeypatch.setitem(mnist.SOURCES["mnist"].sizes, LABELS, len(cache.body))
-    server.behaviour.send = cut_short(cache.body, announce=False)
+    http_server.respond = cut_short(cache.body, announce=False)
     with pytest.raises(DataError, match=f"truncated: received {len(cache.body) // 2:,} of {len(cache.body):,}"):
-        fetch(cache, server)
+        fetch(cache, http_server)
     assert left_in(cache) == []
 
 
-def test_wrong_bytes_are_a_digest_mismatch_and_leave_nothing(cache, server):
-    server.behaviour.send = lambda handler: (headers(handler, len(cache.body)),
+def test_wrong_bytes_are_a_digest_mismatch_and_leave_nothing(cache, http_server):
+    http_server.respond = lambda handler: (headers(handler, len(cache.body)),
                                              handler.wfile.write(cache.body[::-1]))
     with pytest.raises(DataError, match="is corrupt: expected SHA-256"):
-        fetch(cache, server)
+        fetch(cache, http_server)
     assert left_in(cache) == []
 
 
-def test_a_good_download_lands_and_nothing_else_is_left(cache, server):
-    server.behaviour.send = lambda handler: (headers(handler, len(cache.body)), handler.wfile.write(cache.body))
-    paths = fetch(cache, server)
+def test_a_good_download_lands_and_nothing_else_is_left(cache, http_server):
+    http_server.respond = lambda handler: (headers(handler, len(cache.body)), handler.wfile.write(cache.body))
+    paths = fetch(cache, http_server)
     assert paths[LABELS].read_bytes() == cache.body
     assert left_in(cache) == [LABELS]
 
@@ -202,12 +170,12 @@ def run(tmp_path, *args, **env):
                           env={**os.environ, "OMP_NUM_THREADS": "1", "no_proxy": "*", "NO_PROXY": "*", **env})
 
 
-def test_the_command_gives_up_on_a_trickling_server_after_its_timeout(tmp_path, server):
+def test_the_command_gives_up_on_a_trickling_server_after_its_timeout(tmp_path, http_server):
     stop = threading.Event()
-    server.behaviour.send = trickle(b"x" * 100, stop)
+    http_server.respond = trickle(b"x" * 100, stop)
     try:
         result = run(tmp_path, "train", "--data", "mnist", "--timeout", "1", "--out", "run",
-                     LAYERWISE_MNIST_URL=server.url, LAYERWISE_DATA=str(tmp_path / "cache"))
+                     LAYERWISE_MNIST_URL=http_server.url, LAYERWISE_DATA=str(tmp_path / "cache"))
     finally:
         stop.set()
     assert result.returncode == 2

@@ -1,13 +1,12 @@
 """The MNIST / Fashion-MNIST downloader, against a real HTTP server on 127.0.0.1 serving small IDX files."""
 
-import hashlib
 import re
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import sha256
 
 from layerwise.data import mnist
 from layerwise.data.datasets import load_dataset, load_split
@@ -34,44 +33,27 @@ def make_files(tmp_path, seed=0):
     return blobs, arrays
 
 
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Requests to the test server go straight to 127.0.0.1, whatever proxy the environment names."""
-    monkeypatch.setenv("no_proxy", "*")
-    monkeypatch.setenv("NO_PROXY", "*")
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 @pytest.fixture
-def server():
-    """A threaded HTTP server that serves ``files`` (name -> bytes) and records every requested path."""
-    files, requests = {}, []
+def server(http_server):
+    """The loopback server of ``conftest`` serving ``files`` (name -> bytes) under ``/data/``, 404 otherwise;
+    ``requests`` holds every requested path."""
+    files = {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            requests.append(self.path)
-            body = files.get(self.path.lstrip("/").split("/")[-1])
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(handler):
+        body = files.get(handler.path.lstrip("/").split("/")[-1])
+        if body is None:
+            handler.send_error(404)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_address[1]}/data/", files=files, requests=requests)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    http_server.respond = respond
+    return SimpleNamespace(url=http_server.url + "data/", files=files, requests=http_server.requests)
 
 
 @pytest.fixture
