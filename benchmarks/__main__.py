@@ -84,6 +84,7 @@ def run_inference(repeats: int) -> dict:
     for n in INFERENCE_BATCHES:
         rows = X[:n]
         predicts = {name: (lambda r=runner, x=rows: r.predict(x)) for name, runner in runners.items()}
+        predicts["matrix products alone"] = products_alone(runners["layerwise"].net, rows)
         calls = {name: calls_for(predict, 0.05) for name, predict in predicts.items()}
         tasks = {name: per_call(predict, calls[name]) for name, predict in predicts.items()}
         log(f"{INFERENCE}: timing predict on {n} row(s), {repeats} rounds")
@@ -92,6 +93,19 @@ def run_inference(repeats: int) -> dict:
     return {"kind": "inference", "key": INFERENCE, "repeats": repeats, "batches": list(INFERENCE_BATCHES),
             "discarded": len(noisy),
             "title": "W3 inference: predict with W1's network (784-512-256-10, float32)", "times": times}
+
+
+def products_alone(net, rows: np.ndarray):
+    """A call that runs ``net``'s forward matrix products on ``rows`` into buffers made once: predict's floor."""
+    weights = [layer.W.T for layer in net.dense]
+    outputs = [np.empty((rows.shape[0], W.shape[1]), rows.dtype) for W in weights]
+
+    def call() -> None:
+        A = rows
+        for W, out in zip(weights, outputs):
+            A = np.matmul(A, W, out=out)
+
+    return call
 
 
 def main(argv: list[str] | None = None) -> None:
