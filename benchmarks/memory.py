@@ -40,7 +40,7 @@ from pathlib import Path
 from .timing import pin_threads
 from .workloads import RUNNERS, WORKLOADS
 
-IMPORTS = {"layerwise": "layerwise", "PyTorch": "torch", "scikit-learn": "sklearn.neural_network"}
+IMPORTS = {"layerwise": "layerwise", "PyTorch": "torch", "JAX": "jax", "scikit-learn": "sklearn.neural_network"}
 """The module each framework's adapter imports; the baseline imports it too."""
 
 ROOT = Path(__file__).resolve().parent.parent
