@@ -34,31 +34,7 @@ from ..ops.activations import RELU_FAMILY, Activation, get_activation
 from ..ops.initializers import get_initializer
 from .base import Layer, ParamSpec, register, zeros
 from .equations import Equation, Term, first_equation
-
-
-def pair(what: str, value) -> tuple[int, int]:
-    """A positive integer or a pair of them, as ``(rows, columns)``."""
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return positive_int(what, value[0]), positive_int(what, value[1])
-    if isinstance(value, (tuple, list)):
-        raise ConfigError(f"{what} must be a positive integer or a pair of them, received {value!r}")
-    size = positive_int(what, value)
-    return size, size
-
-
-def image_shape(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """``input_shape`` as ``(C, H, W)``, or a ConfigError naming the layer."""
-    if len(input_shape) != 3:
-        raise ConfigError(f"{type(layer).__name__} layer {layer.l} needs image examples of shape (C, H, W), "
-                         f"received examples of shape {tuple(input_shape)}; give the network "
-                         f"input_shape=(C, H, W)")
-    return input_shape
-
-
-def buffer(ws, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """The workspace's buffer ``key``, or a new array when training without one."""
-    out = ws.get(key)
-    return np.empty(shape, dtype) if out is None else out
+from .images import buffer, image_shape, non_negative, pair
 
 
 @register
@@ -101,9 +77,9 @@ class Conv2D(Layer):
         if padding == "same":
             self.padding = "same"
         elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-            self.padding = tuple(_non_negative("Conv2D padding", p) for p in padding)
+            self.padding = tuple(non_negative("Conv2D padding", p) for p in padding)
         else:
-            self.padding = (_non_negative("Conv2D padding", padding),) * 2
+            self.padding = (non_negative("Conv2D padding", padding),) * 2
         self.activation = get_activation(activation)
         if self.activation.name == "softmax":
             raise ConfigError("Conv2D activation must be element-wise, received 'softmax'; "
@@ -308,9 +284,3 @@ class Conv2D(Layer):
         return (f"Conv2D({self.filters}, {self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
                 f"activation={self.activation.name!r})")
 
-
-def _non_negative(what: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(f"{what} must be a non-negative integer, a pair of them, 'valid' or 'same', "
-                          f"received {value!r}")
-    return int(value)

@@ -17,8 +17,8 @@ from .._checks import positive_int
 from ..errors import ConfigError
 from ..ops import image_kernels, pooling
 from .base import Layer, register
-from .conv import buffer, image_shape, pair
 from .equations import Equation
+from .images import buffer, image_shape, pair
 
 
 class _Pool2D(Layer):
