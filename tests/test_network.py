@@ -228,3 +228,24 @@ def test_a_pickled_network_trains_like_the_original():
     net.fit(X, y, epochs=2, verbose=0)
     twin.fit(X, y, epochs=2, verbose=0)
     np.testing.assert_array_equal(twin.theta, net.theta)
+
+
+def test_a_same_dtype_copy_by_astype_trains_like_the_original():
+    """``astype`` copies the generator and fills the copy's parameters without drawing from it, so the copy
+    shuffles and drops out exactly as the original does."""
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    net = lw.Network([lw.Dense(6), lw.Dropout(0.3), lw.Dense(2, activation="softmax")], input_dim=3, seed=0,
+                     dtype="float64")
+    net.fit(X, y, epochs=1, verbose=0)
+    twin = net.astype("float64")
+    net.fit(X, y, epochs=2, verbose=0)
+    twin.fit(X, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(twin.theta, net.theta)
+
+
+def test_loading_a_model_draws_nothing_from_its_generator(tmp_path):
+    net = lw.Network([lw.Dense(6), lw.Dense(2, activation="softmax")], input_dim=3, seed=7)
+    net.save(tmp_path / "m.safetensors")
+    loaded = lw.load(tmp_path / "m.safetensors")
+    assert loaded.rng.random() == np.random.default_rng(7).random()

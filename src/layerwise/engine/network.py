@@ -145,9 +145,14 @@ class Network(Layout, Serialization, Usage):
     def built(self) -> bool:
         return self.table is not None
 
-    def build(self, input_shape: int | tuple[int, ...]) -> Network:
+    def build(self, input_shape: int | tuple[int, ...], initialize: bool = True) -> Network:
         """Build every layer for examples of ``input_shape`` (a number of features, or ``(C, H, W)``),
-        allocate and initialise the parameters."""
+        allocate and initialise the parameters.
+
+        With ``initialize=False`` the parameters and state are left at zero and nothing is drawn from the
+        generator: for a caller that fills them at once (a model file's loader, a copy), whose generator
+        then stays where it was.
+        """
         shape = example_shape(input_shape)
         n_params = sum(math.prod(size) for size in self._shapes(shape)[0].values())
         require_memory(self.memory_needed(shape), f"the parameters and gradients of a network of "
@@ -155,7 +160,8 @@ class Network(Layout, Serialization, Usage):
         self.input_shape, self.input_dim = shape, math.prod(shape)
         self.table = ParamTable(self.layers, self.dtype)
         self.theta, self.dtheta, self.state = self.table.theta, self.table.dtheta, self.table.state
-        self.table.initialize(self.rng)
+        if initialize:
+            self.table.initialize(self.rng)
         first = next(index for index, layer in enumerate(self.layers) if layer.params())
         self._below_output = self.layers[first:-1][::-1]  # the backward loop: nothing before `first` is trained
         return self

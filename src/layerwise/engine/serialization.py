@@ -64,7 +64,7 @@ class Serialization:
         twin = type(self).from_config(config)
         twin.rng = copy.deepcopy(self.rng)
         if self.built:
-            twin.build(self.input_shape)
+            twin.build(self.input_shape, initialize=False)
             twin.theta[...] = self.theta
             twin.state[...] = self.state
         twin.classes = self.classes

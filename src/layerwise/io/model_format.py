@@ -118,7 +118,7 @@ def _network_for(path, config: dict, header: Header) -> Network:
                    f"loading {path} (a network of {net._describe(example)} with "
                    f"{sum(math.prod(shape) for shape in expected.values())} {net.dtype.name} parameters and their "
                    f"gradients, plus {others} bytes of other tensors)")
-    net.build(example)
+    net.build(example, initialize=False)  # every parameter and state tensor is read from the file next
     return net
 
 

@@ -116,7 +116,7 @@ def restore(path, net, optimizer, schedule):
         raise ModelFileError(f"checkpoint {path}: rng must be the state of a NumPy {type(generator).__name__} "
                              f"generator, received {_brief(state['rng'])}") from None
     if not net.built:
-        net.build(saved.network.input_shape)
+        net.build(saved.network.input_shape, initialize=False)
     net.theta[...] = theta
     net.state[...] = saved.network.state
     net.classes = saved.network.classes
