@@ -74,3 +74,27 @@ def test_out_buffers_give_the_same_result(name, rng):
 def test_unknown_activation_lists_the_valid_names():
     with pytest.raises(ConfigError, match="unknown activation 'relux'.*relu"):
         get_activation("relux")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 10), (7, 3), (64, 10), (3, 1)])
+def test_the_compiled_softmax_agrees_with_its_numpy_form(shape, dtype, rng, monkeypatch):
+    pytest.importorskip("numba")
+    from layerwise.ops import activation_kernels
+
+    softmax = get_activation("softmax")
+    Z = (rng.standard_normal(shape) * 30).astype(dtype)
+    Z[0, 0] = 1e4  # large logits, as the finiteness test uses
+    special = np.array([[np.nan, 0.0, 1.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [-np.inf] * 3], dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        compiled = [softmax.forward(Z), softmax.forward(special), softmax.forward(Z.copy(), out=np.empty_like(Z))]
+        in_place = Z.copy()
+        compiled.append(softmax.forward(in_place, out=in_place))
+        monkeypatch.setattr(activation_kernels, "ENABLED", False)
+        numpy_form = [softmax.forward(Z), softmax.forward(special)]
+    ulp = np.spacing(np.ones(1, dtype))[0]
+    for got in (compiled[0], compiled[2], compiled[3]):
+        assert got.dtype == Z.dtype
+        np.testing.assert_allclose(got, numpy_form[0], rtol=8 * ulp, atol=0)
+    np.testing.assert_allclose(compiled[1], numpy_form[1], rtol=8 * ulp, atol=0)  # NaN where NumPy has NaN
+    assert np.isnan(compiled[1][[0, 1, 3]]).all() and compiled[1][2, 0] == 0

@@ -102,3 +102,73 @@ def test_what_the_fast_path_does_not_cover_takes_the_readable_path(case):
         layers = [lw.Dense(dense_stack.MAX_PRODUCT // 6 + 1), lw.Dense(3, activation="softmax")]
     net = lw.Network(layers or [lw.Dense(8), lw.Dense(3, activation="softmax")], input_dim=6, seed=0, **kw)
     assert DenseStack.of(net, weighted=case == "weights") is None
+
+
+PREDICTED_OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse"),
+                     ("identity", "mae")]  # prediction needs no shortcut: mae is predicted compiled too
+
+
+@pytest.mark.parametrize("m", [1, 9])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("output,loss", PREDICTED_OUTPUTS)
+@pytest.mark.parametrize("hidden", list(HIDDEN))
+def test_the_compiled_forward_pass_predicts_what_the_layers_predict(hidden, output, loss, dtype, m, rng):
+    net = network(hidden, output, loss, dtype, widths=(300, 7))
+    X = net.check_X(rng.standard_normal((m, 6)))
+    assert net._compiled_forward() is not None
+    expected, got = net._layers_output(X), net.predict_proba(X)
+    assert got.dtype == expected.dtype and got.shape == expected.shape == (m, 4)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE[dtype] * max(float(np.max(expected)), 1.0))
+
+
+@pytest.mark.parametrize("case", ["dropout", "leaky_relu", "elu_output", "conv"])
+def test_prediction_the_compiled_pass_does_not_cover_runs_the_layers(case, rng):
+    layers = {"dropout": [lw.Dense(8), lw.Dropout(0.5), lw.Dense(3, activation="softmax")],
+              "leaky_relu": [lw.Dense(8, activation="leaky_relu"), lw.Dense(3, activation="softmax")],
+              "elu_output": [lw.Dense(8), lw.Dense(3, activation="elu")],
+              "conv": [lw.Conv2D(2, 3), lw.Flatten(), lw.Dense(3, activation="softmax")]}[case]
+    size = {"input_shape": (1, 5, 5)} if case == "conv" else {"input_dim": 25}
+    net = lw.Network(layers, seed=0, dtype="float64", **size)
+    X = rng.standard_normal((4, 25))
+    assert net._compiled_forward() is None
+    np.testing.assert_array_equal(net.predict_proba(X), net._layers_output(net.check_X(X)))
+
+
+def test_many_rows_are_predicted_by_the_layers(rng):
+    net = network("relu", "softmax", None, "float32", widths=(64,))
+    rows = dense_stack.MAX_PREDICTION // (6 * 64 + 64 * 4)
+    few, many = (net.check_X(rng.standard_normal((m, 6))) for m in (rows, rows + 1))
+    assert net._compiled_forward().predicts(few) and not net._compiled_forward().predicts(many)
+    np.testing.assert_array_equal(net.predict_proba(many), net._layers_output(many))
+
+
+def test_rows_that_are_not_c_contiguous_are_predicted_by_the_layers(rng):
+    net = network("relu", "softmax", None, "float64")
+    X = rng.standard_normal((5, 6))
+    np.testing.assert_allclose(net.predict_proba(np.asfortranarray(X)), net.predict_proba(X), rtol=1e-12)
+
+
+def test_a_rebuilt_or_copied_network_makes_its_own_compiled_pass(rng):
+    import pickle
+
+    net = network("tanh", "softmax", None, "float64")
+    net.predict_proba(rng.standard_normal((2, 6)))
+    twin = pickle.loads(pickle.dumps(net))
+    assert "_compiled" not in twin.__dict__  # made again on first use, for the copy's own buffers
+    X = rng.standard_normal((3, 6))
+    np.testing.assert_array_equal(twin.predict_proba(X), net.predict_proba(X))
+    net.build(9)  # another input width: a new table, so a new compiled pass
+    X9 = net.check_X(rng.standard_normal((3, 9)))
+    np.testing.assert_allclose(net.predict_proba(X9), net._layers_output(X9), rtol=1e-12)
+
+
+def test_threads_predicting_batches_of_different_sizes_at_once_agree_with_one_thread(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = network("relu", "softmax", None, "float64", widths=(64, 32))
+    batches = [rng.standard_normal((m, 6)) for m in list(range(1, 13)) * 4]
+    expected = [net._layers_output(net.check_X(X)) for X in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(net.predict_proba, batches))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)

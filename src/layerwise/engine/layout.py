@@ -91,18 +91,22 @@ class Layout:
         X = as_numeric_2d(array.reshape(array.shape[0], -1) if example else array, name, dtype=self.dtype)
         if not self.built:
             self.build(example or X.shape[1])
-        first = next(layer for layer in self.layers if layer.numbered)
-        who = f"{type(first).__name__} layer 1"
         if len(self.input_shape) == 1:
             if example or X.shape[1] != self.input_dim:
                 received = f"examples of shape {example}" if example else str(X.shape[1])
-                raise ShapeError(f"{who} expects {self.input_dim} input features, received {received}")
+                raise ShapeError(f"{self._first_layer()} expects {self.input_dim} input features, received {received}")
         elif example and example != self.input_shape:
-            raise ShapeError(f"{who} expects input of shape {self.input_shape} per example, received {example}")
+            raise ShapeError(f"{self._first_layer()} expects input of shape {self.input_shape} per example, received "
+                             f"{example}")
         elif X.shape[1] != self.input_dim:
-            raise ShapeError(f"{who} expects input of shape {self.input_shape} per example (or rows of "
-                             f"{self.input_dim} values), received rows of {X.shape[1]} values")
+            raise ShapeError(f"{self._first_layer()} expects input of shape {self.input_shape} per example (or rows "
+                             f"of {self.input_dim} values), received rows of {X.shape[1]} values")
         return X
+
+    def _first_layer(self) -> str:
+        """``Dense layer 1``: the layer that takes the inputs, as error messages name it."""
+        first = next(layer for layer in self.layers if layer.numbered)
+        return f"{type(first).__name__} layer 1"
 
     def _examples(self, X: np.ndarray) -> np.ndarray:
         """Checked rows laid out as ``(m,) + input_shape`` (a view) for the first layer."""

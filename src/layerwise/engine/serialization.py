@@ -43,6 +43,10 @@ class Serialization:
         net.classes = config.get("classes")
         return net
 
+    def __getstate__(self) -> dict:
+        """The network's attributes, less the compiled forward pass, which each copy makes again on first use."""
+        return {key: value for key, value in self.__dict__.items() if key != "_compiled"}
+
     def __setstate__(self, state: dict) -> None:
         """The network's ``theta``, ``dtheta`` and ``state`` are its table's buffers again: joblib's pickler
         stores every array reference on its own, so without this a joblib-loaded network would train a
