@@ -60,9 +60,9 @@ readable path's overhead no longer matters."""
 
 MAX_PREDICTION = 1 << 20
 """Largest ``m * (number of weights)`` (the multiply-adds of the products) of a prediction for the compiled
-pass: beyond it the readable path, whose products are NumPy's, is as fast or faster (measured at 2 threads:
-W1's network, 535k weights, 1.33x at one row and 0.76x at eight; the digits' 64-64-10, 4,736 weights, 1.9x at
-one row, 1.2x at 32 and 1.0x at 128)."""
+pass: beyond it the readable path, whose products are NumPy's, is as fast or faster. Measured at 2 threads,
+the readable path's time over the compiled pass's: W1's network (535k weights) 1.25-1.33x at one row and
+0.76-0.94x at eight; the digits' 64-64-10 (4,736 weights) 1.9-2.1x at one row, 1.2-1.3x at 32, 1.0-1.07x at 128."""
 
 W, B, N_IN, N_OUT, Z, A, DZ, DA, G = range(9)
 """Columns of the kernel's layout table, one row per layer: offsets of ``W`` and ``b`` in ``theta`` (and of
@@ -237,8 +237,8 @@ class DenseStack:
                 self.layouts = {}
             self.layouts[m] = layout
         buffer = np.empty(m * self.width, dtype=X.dtype)  # each layer's A written over its Z
-        # Y, dtheta and S are not read without the backward pass; the writable buffer stands in for the last
-        # two, so that a read-only theta (a memory-mapped copy) compiles as one.
+        # Without the backward pass Y, dtheta and S are not touched, but the kernel's writes to the last two are
+        # compiled all the same: the writable buffer stands in for them (theta itself may be read-only).
         dense_stack_pass(X, X, self.net.theta, buffer, buffer, buffer, layout, self.output_code, self.one, self.tiny,
                          False)
         return buffer[layout[-1, A]:].reshape(m, -1).copy()
