@@ -251,3 +251,14 @@ def test_loading_a_model_draws_nothing_from_its_generator(tmp_path):
     net.save(tmp_path / "m.safetensors")
     loaded = lw.load(tmp_path / "m.safetensors")
     assert loaded.rng.random() == np.random.default_rng(7).random()
+
+
+def test_a_loaded_dropout_network_draws_its_masks_from_its_seed(tmp_path):
+    """The generator is made on first use, except where a layer holds it: a loaded Dropout network's forward pass
+    in training mode draws its masks from a fresh generator of its seed (loading draws nothing)."""
+    net = lw.Network([lw.Dense(6), lw.Dropout(0.5), lw.Dense(2, activation="softmax")], input_dim=3, seed=4)
+    net.save(tmp_path / "m.safetensors")
+    loaded = lw.load(tmp_path / "m.safetensors")
+    X = np.random.default_rng(0).standard_normal((8, 3))
+    expected = lw.Dropout(0.5).mask(np.random.default_rng(4), (8, 6), np.float32)
+    np.testing.assert_array_equal(loaded.forward(X, training=True)[1]["D1"], expected)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._checks import check_range
 from ..errors import ConfigError
-from ..layers import Dense
+from ..layers import Dense, Dropout
 from ..layers.dense_stack import DenseStack
 from ..limits import require_memory
 from ..ops.losses import get_loss
@@ -106,7 +106,9 @@ class Network(Layout, Serialization, Usage):
         self.shortcut = self.loss_fn.shortcut == self.output.activation.name
         self.dtype = np.dtype(str(dtype))
         self.seed = seed if seed is None else check_range("seed", seed, 0, integer=True)
-        self.rng = np.random.default_rng(seed)
+        self._rng = None
+        if any(isinstance(layer, Dropout) for layer in layers):  # a layer that draws holds the generator itself
+            self.rng = np.random.default_rng(seed)
         self.l2 = check_range("l2", l2, 0.0)
         self.classes = None
         self.preprocessing = None
@@ -123,7 +125,13 @@ class Network(Layout, Serialization, Usage):
     # ------------------------------------------------------------------ build
     @property
     def rng(self) -> np.random.Generator:
-        """The network's generator; every layer draws from it."""
+        """The network's generator, ``np.random.default_rng(seed)``; every layer draws from it.
+
+        It is made on first use (a loaded model that only predicts never imports ``numpy.random``), or at
+        once when a layer holds it (Dropout).
+        """
+        if self._rng is None:
+            self.rng = np.random.default_rng(self.seed)
         return self._rng
 
     @rng.setter
