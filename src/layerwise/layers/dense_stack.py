@@ -192,13 +192,19 @@ class DenseStack:
         self.params = [(entries[layer, "W"], entries[layer, "b"], layer.W.shape[1], layer.units,
                         HIDDEN.get(layer.activation.name, 0)) for layer in net.layers]
         self.bound = {}
-        self.row_layout = np.zeros((len(self.params), 9), dtype=np.int64)  # prediction's, for one row
-        for l, params in enumerate(self.params):
-            self.row_layout[l, :Z], self.row_layout[l, G] = params[:4], params[4]
-            self.row_layout[l, Z] = self.row_layout[l, A] = sum(units for *_, units, _ in self.params[:l])
-        self.width = sum(units for *_, units, _ in self.params)
-        self.n_weights = sum(n_in * units for _, _, n_in, units, _ in self.params)
+        units = [params[3] for params in self.params]
+        self.row_layout = self._layout()  # prediction's, for one row: each layer's A over its Z
+        self.row_layout[:, Z] = self.row_layout[:, A] = np.cumsum([0] + units[:-1])
+        self.width = sum(units)
+        self.n_weights = sum(n_in * n for _, _, n_in, n, _ in self.params)
         self.layouts = {}
+
+    def _layout(self) -> np.ndarray:
+        """A layout table (:data:`W`) with the parameters' columns filled and the buffer offsets at zero."""
+        layout = np.zeros((len(self.params), 9), dtype=np.int64)
+        for l, params in enumerate(self.params):
+            layout[l, :Z], layout[l, G] = params[:4], params[4]
+        return layout
 
     @staticmethod
     def covers(net) -> bool:
@@ -252,10 +258,8 @@ class DenseStack:
                      else None) for l, layer in enumerate(dense)]
             sizes = [m * layer.units for layer in dense]
             buffer = np.empty(sum(sizes) * 4, dtype=self.net.dtype)
-            layout, offset = np.zeros((len(dense), 9), dtype=np.int64), 0
-            for l, (layer_keys, size, params) in enumerate(zip(keys, sizes, self.params)):
-                layout[l, :Z] = params[:4]
-                layout[l, G] = params[4]
+            layout, offset = self._layout(), 0
+            for l, (layer_keys, size) in enumerate(zip(keys, sizes)):
                 for column, name in zip((Z, A, DZ, DA), layer_keys):
                     layout[l, column] = offset
                     if name is not None:
