@@ -30,7 +30,7 @@ import numpy as np
 
 from .._checks import check_range
 from ..errors import ConfigError
-from ..layers import Dense, Dropout
+from ..layers import Dense
 from ..layers.dense_stack import DenseStack
 from ..limits import require_memory
 from ..ops.losses import get_loss
@@ -107,7 +107,7 @@ class Network(Layout, Serialization, Usage):
         self.dtype = np.dtype(str(dtype))
         self.seed = seed if seed is None else check_range("seed", seed, 0, integer=True)
         self._rng = None
-        if any(isinstance(layer, Dropout) for layer in layers):  # a layer that draws holds the generator itself
+        if any(layer.draws for layer in layers):  # a layer that draws holds the generator itself
             self.rng = np.random.default_rng(seed)
         self.l2 = check_range("l2", l2, 0.0)
         self.classes = None
@@ -128,7 +128,7 @@ class Network(Layout, Serialization, Usage):
         """The network's generator, ``np.random.default_rng(seed)``; every layer draws from it.
 
         It is made on first use (a loaded model that only predicts never imports ``numpy.random``), or at
-        once when a layer holds it (Dropout).
+        once when a layer draws from it (:attr:`Layer.draws <layerwise.layers.base.Layer.draws>`).
         """
         if self._rng is None:
             self.rng = np.random.default_rng(self.seed)

@@ -105,6 +105,10 @@ class Layer:
     rng: np.random.Generator | None = None
     """The network's generator, set by the network (Dropout draws its masks from it)."""
 
+    draws = False
+    """Whether the layer draws from :attr:`rng` while it runs (Dropout): the network then makes its generator
+    at once, where it otherwise makes it on first use."""
+
     l: int
     input_key: str
     output_key: str

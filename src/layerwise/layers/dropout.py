@@ -30,6 +30,7 @@ class Dropout(Layer):
     """
 
     numbered = False
+    draws = True
 
     def __init__(self, rate: float):
         self.rate = check_range("Dropout rate", rate, 0.0, 1.0, high_open=True)
