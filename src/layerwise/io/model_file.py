@@ -23,7 +23,7 @@ tensors ``scaler.mean``/``scaler.scale`` and ``target_scaler.mean``/
 ``target_scaler.scale``; they are read as standardisation steps.
 
 ``"tensors_sha256"`` (since 0.2.0) is the SHA-256 digest of every tensor,
-parameters and extras, as :func:`layerwise.io.safetensors_file.tensor_digest`
+parameters and extras, as :func:`layerwise.io.safetensors_header.file_digest`
 computes it; a file whose tensors no longer match it is reported as corrupt.
 Files written by 0.1.0 have no digest and load unverified.
 
@@ -57,26 +57,19 @@ from ..errors import ConfigError, DataError, LayerwiseError, ModelFileError
 from ..preprocessing import Preprocessing, Standardize
 from ..preprocessing.pipeline import TENSOR_PREFIX
 from .atomic import TEMP_MARKER, as_path, remove_stale_temporaries, write_atomically
-from .model_format import (
+from .model_document import (
     _PARAMETER_NAME,
-    _TENSOR_DTYPES,
     DENSE_FORMAT_VERSION,
     DIGEST_KEY,
     FORMAT,
     FORMAT_VERSION,
     METADATA_KEY,
-    _check_finite,
-    _classes_problem,
-    _network_for,
-    _parse_document,
+    check_digest,
+    parse_document,
 )
-from .safetensors_file import (
-    open_model_file,
-    read_header,
-    read_tensor,
-    tensor_digest,
-    update_digest,
-)
+from .model_format import _check_finite, _classes_problem, _network_for
+from .safetensors_file import read_tensor, tensor_digest, update_digest
+from .safetensors_header import CODES, open_model_file, read_header
 
 LEGACY_SCALERS = {"inputs": ("scaler.mean", "scaler.scale"), "targets": ("target_scaler.mean", "target_scaler.scale")}
 
@@ -203,8 +196,8 @@ def _check_extra_tensors(tensors) -> dict[str, np.ndarray]:
             raise ConfigError(f"extra tensor name {name!r} is reserved: names starting {TENSOR_PREFIX!r} hold the "
                               f"network's preprocessing")
         array = np.asarray(value)
-        if array.dtype.name not in _TENSOR_DTYPES:
-            raise ConfigError(f"extra tensor {name!r} must have one of the dtypes {', '.join(_TENSOR_DTYPES)}, "
+        if array.dtype.name not in CODES:
+            raise ConfigError(f"extra tensor {name!r} must have one of the dtypes {', '.join(CODES)}, "
                               f"received {array.dtype}; store text in metadata instead")
         out[name] = np.array(array, order="C", copy=not array.flags.c_contiguous)  # keeps 0-d arrays 0-d
     return out
@@ -256,7 +249,7 @@ def read(path) -> ModelFile:
     stream, size = open_model_file(path)
     with stream:
         header = read_header(path, stream, size)
-        document = _parse_document(path, header)
+        document = parse_document(path, header)
         net = _network_for(path, document["config"], header)
         recorded = document.get(DIGEST_KEY)
         params, extras, digest = net.table.tensors, {}, hashlib.sha256() if recorded else None
@@ -268,10 +261,8 @@ def read(path) -> ModelFile:
                 params[name][...] = value  # the parameter's copy is dropped at once
             else:
                 extras[name] = value
-    if digest is not None and digest.hexdigest() != recorded:
-        raise ModelFileError(f"{path} is corrupt: the SHA-256 digest of its tensors is {digest.hexdigest()}, but "
-                             f"the file records {recorded}; its bytes changed after it was written (a damaged "
-                             f"disk, an incomplete copy or an edit)")
+    if digest is not None:
+        check_digest(path, digest.hexdigest(), recorded)
     _check_finite(path, net)
     net.preprocessing = _preprocessing(path, document, extras, net)
     extras = {name: value for name, value in extras.items() if not name.startswith(TENSOR_PREFIX)}

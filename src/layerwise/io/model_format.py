@@ -1,10 +1,10 @@
-"""The model file's format: its names and versions, and the checks a file must pass before a network is built
-from it (the document, the config against the tensor table, class labels); see :mod:`layerwise.io.model_file`."""
+"""The checks a model file must pass before a network is built from it (the config against the tensor table,
+class labels, finite values); see :mod:`layerwise.io.model_file`. The document's own checks are in
+:mod:`.model_document`."""
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
@@ -12,62 +12,8 @@ from ..engine.layout import example_shape
 from ..engine.network import Network
 from ..errors import ConfigError, LayerwiseError, ModelFileError
 from ..limits import require_memory
-from .safetensors_file import (
-    Header,
-    parse_json,
-)
-
-FORMAT = "layerwise"
-
-FORMAT_VERSION = 2
-"""The newest format this version reads and writes."""
-
-DENSE_FORMAT_VERSION = 1
-"""The format of files of Dense and Dropout layers without preprocessing (readable by layerwise 0.1.0)."""
-
-METADATA_KEY = "layerwise"
-
-DIGEST_KEY = "tensors_sha256"
-
-_PARAMETER_NAME = re.compile(r"(W|b|gamma|beta|running_mean|running_var)([0-9]+)")
-
-_TENSOR_DTYPES = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-                  "float16", "float32", "float64")
-
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def _parse_document(path, header: Header) -> dict:
-    """Return the validated layerwise JSON document from the safetensors metadata."""
-    metadata = header.metadata
-    if METADATA_KEY not in metadata:
-        names = ", ".join(sorted(header.tensors)[:20]) or "none"
-        raise ModelFileError(f"{path} is a safetensors file but not a layerwise model file: its metadata has no "
-                             f"{METADATA_KEY!r} entry (tensors in the file: {names})")
-    document = parse_json(metadata[METADATA_KEY], f"{path}'s {METADATA_KEY!r} metadata",
-                          f"{path} is corrupt: its {METADATA_KEY!r} metadata is not valid JSON")
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        found = document.get("format") if isinstance(document, dict) else type(document).__name__
-        raise ModelFileError(f"{path} is not a layerwise model file: its metadata format is {found!r}, "
-                             f"expected {FORMAT!r}")
-    version = document.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path} is corrupt: format_version must be a positive integer, received {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written by a newer layerwise (format {version}, layerwise "
-            f"{document.get('library_version', 'unknown')}); this version reads format {FORMAT_VERSION}; "
-            f"upgrade layerwise"
-        )
-    for key, kind in (("library_version", str), ("config", dict), ("extra", dict)):
-        if not isinstance(document.get(key), kind):
-            raise ModelFileError(f"{path} is corrupt: its metadata entry {key!r} must be a {kind.__name__}, "
-                                 f"received {type(document.get(key)).__name__}")
-    digest = document.get(DIGEST_KEY)
-    if digest is not None and not (isinstance(digest, str) and _DIGEST.fullmatch(digest)):
-        raise ModelFileError(f"{path} is corrupt: its {DIGEST_KEY!r} must be 64 lowercase hexadecimal digits, "
-                             f"received {str(digest)[:80]!r}")
-    return document
+from .model_document import _PARAMETER_NAME
+from .safetensors_header import Header
 
 
 def _network_for(path, config: dict, header: Header) -> Network:
@@ -111,8 +57,9 @@ def _network_for(path, config: dict, header: Header) -> Network:
         entry = header.tensors[name]
         if entry.shape != shape:
             raise ModelFileError(f"{path}: {name} has shape {entry.shape} in the file, the config expects {shape}")
-        if entry.dtype != net.dtype:
-            raise ModelFileError(f"{path}: {name} is {entry.dtype} in the file, the config expects {net.dtype}")
+        if entry.dtype_name != net.dtype.name:
+            raise ModelFileError(f"{path}: {name} is {entry.dtype_name} in the file, the config expects "
+                                 f"{net.dtype}")
     others = sum(entry.stop - entry.start for name, entry in header.tensors.items() if name not in expected)
     require_memory(net.memory_needed(example) + others,
                    f"loading {path} (a network of {net._describe(example)} with "
