@@ -291,6 +291,16 @@ def test_info_table_and_json(iris_run, capsys):
     assert description["parameters"] == 131 and description["layers"][0]["W"] == [16, 4]
 
 
+
+def test_info_shows_what_loading_the_model_describes(iris_run, diabetes_run):
+    from layerwise.cli.info import model_description, recorded_description
+    from layerwise.cli.model import load_model
+
+    for run_dir in (iris_run, diabetes_run):
+        recorded = recorded_description(run_dir / "model.safetensors")
+        assert recorded is not None and recorded == model_description(load_model(run_dir / "model.safetensors"))
+    assert recorded["standardized_targets"] and recorded["classes"] is None
+
 def test_onnx_export_folds_the_scaler_and_matches_predict(iris_run, diabetes_run, tmp_path, capsys):
     import onnxruntime
 

@@ -68,6 +68,14 @@ def test_info_shows_each_layers_output_shape_and_parameters(cnn_run, capsys):
     assert description["layers"][0]["parameters"] == 8 * 9 + 8 and description["input_shape"] == [1, 8, 8]
 
 
+
+def test_info_of_a_cnn_shows_what_loading_it_describes(cnn_run):
+    from layerwise.cli.info import model_description, recorded_description
+    from layerwise.cli.model import load_model
+
+    recorded = recorded_description(cnn_run / "model.safetensors")
+    assert recorded is not None and recorded == model_description(load_model(cnn_run / "model.safetensors"))
+
 def test_evaluate_predict_and_export_agree_on_a_cnn(cnn_run, tmp_path, capsys):
     import onnxruntime
 

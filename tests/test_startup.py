@@ -1,5 +1,6 @@
-"""Start-up: the light commands do not import the heavy libraries (scipy, scikit-learn, matplotlib), --help not
-even NumPy, and ``import layerwise`` imports nothing of the package until a name is used."""
+"""Start-up: the light commands do not import the heavy libraries (scipy, scikit-learn, matplotlib), --help and
+the info of a trained model not even NumPy, and ``import layerwise`` imports nothing of the package until a name
+is used."""
 
 import subprocess
 import sys
@@ -75,14 +76,17 @@ def test_the_options_name_what_the_registries_hold():
     assert config.schedule_name.names == tuple(sorted(SCHEDULES))
 
 
-def test_info_imports_none_of_the_heavy_libraries(model_path):
-    assert not set(HEAVY) & loaded_after("info", model_path)
+def test_info_of_a_trained_model_imports_neither_numpy_nor_the_heavy_libraries(model_path):
+    # the file records its summary: info reads the header and checks the digest, with no array
+    assert not {*HEAVY, "numpy"} & loaded_after("info", model_path)
 
 
-def test_info_loads_only_what_reading_a_dense_model_needs(model_path):
-    # info validates the whole file (so NumPy and the layers it holds are loaded) but needs neither the compiled
-    # kernels, the network's generator, nor the training, data, option-checking or convolution code
-    loaded = loaded_after("info", model_path, prefix="MODULES")
+def test_info_of_a_file_without_a_summary_loads_only_what_reading_a_dense_model_needs(tmp_path):
+    # a file saved by the library is loaded as a whole (so NumPy and the layers it holds are loaded), but that
+    # needs neither the compiled kernels, the network's generator, nor the training, data, option-checking or
+    # convolution code
+    lw.Network([lw.Dense(4), lw.Dense(2)], input_dim=3, seed=0).save(tmp_path / "net.safetensors")
+    loaded = loaded_after("info", str(tmp_path / "net.safetensors"), prefix="MODULES")
     assert {"layerwise.io.model_file", "layerwise.layers.dense", "numpy"} <= loaded
     unneeded = {"numba", "llvmlite", "numpy.random", "tomllib", "layerwise.train", "layerwise.optim",
                 "layerwise.data.datasets", "layerwise.cli.config", "layerwise.cli.options", "layerwise.cli.data",

@@ -193,6 +193,15 @@ def test_info_names_the_columns_and_the_encoding(table_run, capsys):
             "imputed (median, with an indicator column) in age, income") in out
 
 
+
+def test_info_of_a_table_model_shows_what_loading_it_describes(table_run):
+    from layerwise.cli.info import model_description, recorded_description
+    from layerwise.cli.model import load_model
+
+    recorded = recorded_description(table_run)
+    assert recorded is not None and recorded == model_description(load_model(table_run))
+    assert recorded["columns"] == ["age", "city", "income", "plan", "rooms"]
+
 @pytest.mark.parametrize("step, config, arrays, message", [
     ("one_hot", {"n_in": 2, "columns": [1], "categories": [["a", "a"]]}, {}, "distinct text values"),
     ("one_hot", {"n_in": 2, "columns": [3], "categories": [["a"]]}, {}, "increasing text columns within 2"),

@@ -1,6 +1,14 @@
 """``layerwise info``: a saved model's layers, shapes and parameter counts.
 
-Its own module, importing only the model file's reader, so that it answers quickly.
+A model file written by ``layerwise train`` records the summary this command
+shows (:meth:`Model.summary`), so ``info`` reads the file's header alone, with
+no NumPy, and checks the file as it goes: the header's structure and tensor
+table (:mod:`layerwise.io.safetensors_header`), the document
+(:mod:`layerwise.io.model_document`) and its training information, the summary
+against the tensor table, and the SHA-256 digest of every tensor's bytes. A
+file that records no summary (one saved by :func:`layerwise.io.save`, or by
+0.1.0), or whose summary does not match its tensors, is loaded as a whole and
+described from the network.
 """
 
 from __future__ import annotations
@@ -13,6 +21,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .model import Model
+
+_SHAPE, _NAMES, _NONE = "shape", "names", type(None)
+_SUMMARY = {"loss": (str,), "dtype": (str,), "inputs": (int,), "input_shape": (_SHAPE,), "outputs": (int,),
+            "layers": (list,), "parameters": (int,), "bytes": (int,), "classes": (list, _NONE),
+            "standardized_inputs": (bool,), "standardized_targets": (bool,), "columns": (_NAMES, _NONE),
+            "encoding": (str, _NONE)}
+_LAYER = {"layer": (int, _NONE), "type": (str,), "output": (_SHAPE,), "W": (_SHAPE, _NONE), "b": (_SHAPE, _NONE),
+          "parameters": (int,), "activation": (str, _NONE), "tensors": (dict,)}
 
 
 def _import_numpy_with_one_blas_thread() -> None:
@@ -31,25 +47,66 @@ def _import_numpy_with_one_blas_thread() -> None:
             os.environ["OPENBLAS_NUM_THREADS"] = saved
 
 
+def description(path, format_version: int, library_version: str, summary: dict, info: dict) -> dict:
+    """What ``info --json`` prints: the file, its versions, the network's summary and what it was trained on."""
+    return {"file": str(path), "format_version": format_version, "library_version": library_version, **summary,
+            "trained_on": info.get("data", {}).get("source"), "test_metrics": info.get("test_metrics")}
+
+
 def model_description(model: Model) -> dict:
-    """Layers, shapes and counts of a saved model, JSON-compatible."""
-    net, layers = model.net, []
-    for layer in net.layers:
-        shapes = {spec.kind: list(spec.shape) for spec in layer.params()}
-        layers.append({"layer": layer.l if layer.numbered else None, "type": layer.label(),
-                       "output": list(layer.output_shape), "W": shapes.get("W"), "b": shapes.get("b"),
-                       "parameters": sum(math.prod(shape) for shape in shapes.values()),
-                       "activation": None if layer.activation is None else layer.activation.name,
-                       "tensors": {f"{kind}{layer.l}": shape for kind, shape in shapes.items()}})
-    return {"file": str(model.path), "format_version": model.format_version,
-            "library_version": model.library_version, "loss": net.loss_fn.name, "dtype": net.dtype.name,
-            "inputs": net.input_dim, "input_shape": list(net.input_shape), "outputs": net.n_outputs,
-            "layers": layers,
-            "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
-            "classes": None if net.classes is None else list(net.classes),
-            "standardized_inputs": model.features is not None, "standardized_targets": model.targets is not None,
-            "columns": model.columns, "encoding": model.encoding_note(),
-            "trained_on": model.info.get("data", {}).get("source"), "test_metrics": model.info.get("test_metrics")}
+    """The description of a loaded model, from its network."""
+    return description(model.path, model.format_version, model.library_version, model.summary(), model.info)
+
+
+def recorded_description(path) -> dict | None:
+    """The description a model file records, once the file is checked (see the module notes); None when the file
+    records none, or one that does not match its tensors."""
+    from ..io.model_document import DIGEST_KEY, check_digest, parse_document
+    from ..io.safetensors_header import file_digest, open_model_file, read_header
+    from .model import META_KEY, check_info
+
+    stream, size = open_model_file(path)
+    with stream:
+        header = read_header(path, stream, size)
+        document = parse_document(path, header)
+        info = document["extra"].get(META_KEY, {})
+        check_info(path, info)
+        summary, recorded = info.get("summary"), document.get(DIGEST_KEY)
+        if recorded is None or not _matches(summary, header):
+            return None
+        check_digest(path, file_digest(stream, header), recorded)
+    return description(path, document["format_version"], document["library_version"], summary, info)
+
+
+def _matches(summary, header) -> bool:
+    """Whether ``summary`` has the fields and types ``info`` prints, and names the file's tensors as they are."""
+    if not (_fits(summary, _SUMMARY) and all(_fits(layer, _LAYER) for layer in summary["layers"])):
+        return False
+    counted = 0
+    for layer in summary["layers"]:
+        entries = [header.tensors.get(name) for name in layer["tensors"]]
+        if not all(entry is not None and list(entry.shape) == shape and entry.dtype_name == summary["dtype"]
+                   for entry, shape in zip(entries, layer["tensors"].values())):
+            return False
+        if layer["parameters"] != sum(math.prod(entry.shape) for entry in entries):
+            return False
+        counted += layer["parameters"]
+    return counted == summary["parameters"]
+
+
+def _fits(value, fields: dict) -> bool:
+    return isinstance(value, dict) and value.keys() == fields.keys() and all(
+        any(_is(value[key], kind) for kind in kinds) for key, kinds in fields.items())
+
+
+def _is(value, kind) -> bool:
+    if kind is _SHAPE:
+        return isinstance(value, list) and all(_is(n, int) and n >= 0 for n in value)
+    if kind is _NAMES:
+        return isinstance(value, list) and all(isinstance(name, str) for name in value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def _shape(value) -> str:
@@ -58,10 +115,12 @@ def _shape(value) -> str:
 
 def cmd_info(args) -> int:
     """``layerwise info``: a table of the layers and the totals."""
-    _import_numpy_with_one_blas_thread()
-    from .model import load_model
+    description = recorded_description(args.model)
+    if description is None:
+        _import_numpy_with_one_blas_thread()
+        from .model import load_model
 
-    description = model_description(load_model(args.model))
+        description = model_description(load_model(args.model))
     if args.json:
         print(json.dumps(description, indent=1))
         return 0

@@ -6,11 +6,13 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
 from .console import PROG
+
+if TYPE_CHECKING:
+    import numpy as np
 
 META_KEY = "cli"
 
@@ -83,6 +85,23 @@ class Model:
         return (f"encoded {steps.n_features} column(s) into {steps.encoding[-1].n_out} inputs: "
                 f"{'; '.join(parts) or 'numbers only, none missing'}")
 
+    def summary(self) -> dict:
+        """What ``layerwise info`` shows of the network: its layers, shapes, counts and preprocessing (JSON)."""
+        net, layers = self.net, []
+        for layer in net.layers:
+            shapes = {spec.kind: list(spec.shape) for spec in layer.params()}
+            layers.append({"layer": layer.l if layer.numbered else None, "type": layer.label(),
+                           "output": list(layer.output_shape), "W": shapes.get("W"), "b": shapes.get("b"),
+                           "parameters": sum(math.prod(shape) for shape in shapes.values()),
+                           "activation": None if layer.activation is None else layer.activation.name,
+                           "tensors": {f"{kind}{layer.l}": shape for kind, shape in shapes.items()}})
+        return {"loss": net.loss_fn.name, "dtype": net.dtype.name, "inputs": net.input_dim,
+                "input_shape": list(net.input_shape), "outputs": net.n_outputs, "layers": layers,
+                "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
+                "classes": None if net.classes is None else list(net.classes),
+                "standardized_inputs": self.features is not None, "standardized_targets": self.targets is not None,
+                "columns": self.columns, "encoding": self.encoding_note()}
+
     def rows(self, X: np.ndarray, names: list[str] | None, source: str, target: str | None = None):
         """``X`` as the model's ``predict`` takes it: columns matched by name when the model and the data name them.
 
@@ -140,7 +159,7 @@ def load_model(path) -> Model:
 
     saved = io.read(path)
     info = saved.metadata.get(META_KEY, {})
-    _check_info(path, info)
+    check_info(path, info)
     return Model(saved.network, info, Path(path), saved.format_version, saved.library_version)
 
 
@@ -152,12 +171,13 @@ _INFO_FIELDS = {
     "test_metrics": None,  # names -> numbers
     "options": (dict,),
     "tested_on": (str,),
+    "summary": (dict,),
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object",
                type(None): "null"}
 
 
-def _check_info(path, info) -> None:
+def check_info(path, info) -> None:
     """The training information a model file records must have the types the commands rely on."""
 
     def fail(field, expected, value):
@@ -195,10 +215,10 @@ def _check_info(path, info) -> None:
 
 
 def save_model(path, model: Model) -> None:
-    """Write the network (with its preprocessing) and the training information."""
+    """Write the network (with its preprocessing), the training information and the summary ``info`` shows."""
     from ..io import model_file as io
 
-    io.save(model.net, path, metadata={META_KEY: model.info})
+    io.save(model.net, path, metadata={META_KEY: {**model.info, "summary": model.summary()}})
 
 
 def default_output_activation(loss: str) -> str:

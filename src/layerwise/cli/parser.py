@@ -74,7 +74,8 @@ def _predict(commands, common: Parser) -> None:
 
 
 def _info(commands, common: Parser) -> None:
-    info = add_command(commands, "info", "Show a model's layers, shapes and parameter counts.",
+    info = add_command(commands, "info", "Show a model's layers, shapes and parameter counts, and check the file's "
+                       "digest.",
                        "  layerwise info runs/iris/model.safetensors", common)
     info.add_argument("model", metavar="MODEL", help="a model.safetensors file")
     info.add_argument("--json", action="store_true", help="print the description as JSON")

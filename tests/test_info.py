@@ -1,0 +1,115 @@
+"""``layerwise info`` reads the summary a trained model's file records, without NumPy, and checks the file as it
+goes; what it shows must be what loading the model describes, and a file it cannot trust is loaded as a whole."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import layerwise as lw
+from layerwise import cli
+from layerwise.cli.info import model_description, recorded_description
+from layerwise.cli.model import load_model
+
+
+def train(out, *options):
+    assert cli.main(["train", "--data", "iris", "--epochs", "2", "--out", str(out), "--quiet", *options]) == 0
+    return out / "model.safetensors"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("info")
+    return {"dense": train(folder / "dense", "--hidden", "5"),
+            "batchnorm and dropout": train(folder / "bn", "--layers", "dense:6,tanh; batchnorm:relu; dropout:0.2")}
+
+
+def edited(src, dst, change):
+    """A copy of model file ``src`` at ``dst`` whose layerwise document ``change`` edited in place."""
+    data = Path(src).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    document = json.loads(header["__metadata__"]["layerwise"])
+    change(document)
+    header["__metadata__"]["layerwise"] = json.dumps(document)
+    text = json.dumps(header).encode()
+    Path(dst).write_bytes(len(text).to_bytes(8, "little") + text + data[8 + n:])
+    return dst
+
+
+def summary_of(document):
+    return document["extra"]["cli"]["summary"]
+
+
+@pytest.mark.parametrize("kind", ["dense", "batchnorm and dropout"])
+def test_the_recorded_description_is_what_loading_the_model_describes(models, kind):
+    recorded = recorded_description(models[kind])
+    assert recorded is not None
+    assert recorded == model_description(load_model(models[kind]))
+
+
+def test_the_batchnorm_state_is_in_the_file_but_not_in_the_summary(models):
+    # the running statistics are tensors of the file that no layer counts as parameters
+    path = models["batchnorm and dropout"]
+    tensors = lw.io.read(path).network.table.tensors
+    recorded = recorded_description(path)
+    assert {"running_mean2", "running_var2"} <= tensors.keys()
+    assert recorded["layers"][1]["tensors"] == {"gamma2": [6], "beta2": [6]}
+    assert recorded["parameters"] == sum(value.size for name, value in tensors.items() if "running" not in name)
+
+
+def test_a_file_saved_by_the_library_records_no_summary_and_is_described_from_its_network(tmp_path, capsys):
+    net = lw.Network([lw.Dense(3), lw.Dense(2, activation="softmax")], input_dim=4, seed=0)
+    net.save(tmp_path / "net.safetensors")
+    assert recorded_description(tmp_path / "net.safetensors") is None
+    assert cli.main(["info", str(tmp_path / "net.safetensors"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["W"] == [3, 4]
+
+
+def test_a_changed_tensor_byte_is_reported_as_corrupt(models, tmp_path, capsys):
+    data = bytearray(models["dense"].read_bytes())
+    data[-3] ^= 0x01  # the last tensor's data
+    (tmp_path / "bad.safetensors").write_bytes(bytes(data))
+    assert cli.main(["info", str(tmp_path / "bad.safetensors")]) == 2
+    assert "is corrupt: the SHA-256 digest of its tensors is" in capsys.readouterr().err
+
+
+def test_a_truncated_file_is_reported(models, tmp_path, capsys):
+    (tmp_path / "short.safetensors").write_bytes(models["dense"].read_bytes()[:-10])
+    assert cli.main(["info", str(tmp_path / "short.safetensors")]) == 2
+    assert "is truncated: its tensors need" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", [
+    lambda summary: summary["layers"][0].update(W=[5, 5], tensors={"W1": [5, 5], "b1": [5]}),
+    lambda summary: summary["layers"][0]["tensors"].pop("b1"),
+    lambda summary: summary.update(parameters=summary["parameters"] + 1),
+    lambda summary: summary.update(dtype="float64"),
+    lambda summary: summary.update(parameters="many"),
+    lambda summary: summary.update(columns=[1, 2]),
+    lambda summary: summary["layers"][1].update(output=[-3]),
+    lambda summary: summary.pop("loss"),
+    lambda summary: summary["layers"].append("a layer"),
+    lambda summary: summary["layers"][0].update(layer=True),
+], ids=["shape", "tensor left out", "count", "dtype", "count type", "column names", "negative size",
+        "field missing", "not a layer", "boolean number"])
+def test_a_summary_that_does_not_fit_the_file_is_not_trusted(models, tmp_path, capsys, change):
+    path = edited(models["dense"], tmp_path / "edited.safetensors", lambda document: change(summary_of(document)))
+    assert recorded_description(path) is None
+    assert cli.main(["info", str(path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == model_description(load_model(path))  # what the network is, from loading it
+    assert shown["layers"][0]["W"] == [5, 4] and shown["dtype"] == "float32"
+
+
+def test_training_information_of_the_wrong_type_is_an_error_on_either_path(models, tmp_path, capsys):
+    path = edited(models["dense"], tmp_path / "edited.safetensors",
+                  lambda document: document["extra"]["cli"].update(summary="a summary"))
+    assert cli.main(["info", str(path)]) == 2
+    assert "the metadata field cli.summary must be an object, received 'a summary'" in capsys.readouterr().err
+
+
+def test_a_resumed_run_records_the_summary_of_its_network(models, tmp_path):
+    path = train(tmp_path / "resumed", "--resume", str(models["dense"].parent / "checkpoint.safetensors"),
+                 "--epochs", "3")
+    assert recorded_description(path) == model_description(load_model(path))
