@@ -14,7 +14,6 @@ import layerwise as lw
 from layerwise.layers import dense_stack
 from layerwise.layers.dense_stack import HIDDEN, OUTPUTS, DenseStack
 from layerwise.ops.losses import Huber
-from layerwise.train import loop
 from layerwise.train.loop import make_workspace
 
 pytest.importorskip("numba")
@@ -44,7 +43,7 @@ def readable(net, X, Y):
 
 
 def fast(net, X, Y):
-    J, cache, grads = DenseStack.of(net, weighted=False).gradient(X, Y, make_workspace(net, X.shape[0]))
+    J, cache, grads = DenseStack(net).gradient(X, Y, make_workspace(net, X.shape[0]))
     return {"J": J, "dtheta": net.dtheta.copy(), **{k: v.copy() for k, v in {**cache, **grads}.items()}}
 
 
@@ -70,15 +69,22 @@ def test_a_single_layer_and_one_row(rng):
         np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-15, err_msg=key)
 
 
+class WatchBatches(lw.Callback):
+    """A callback that sees every batch, so that training runs the batch loop in Python."""
+
+    def on_batch_end(self, net, batch, logs):
+        pass
+
+
 def test_training_takes_the_fast_path_and_ends_where_the_readable_path_ends(rng, monkeypatch):
     X, y = rng.standard_normal((203, 6)), rng.integers(0, 4, 203)
     nets = [network("relu", "softmax", None, "float64") for _ in range(2)]
     calls = []
     gradient = DenseStack.gradient
     monkeypatch.setattr(DenseStack, "gradient", lambda self, *a: calls.append(1) or gradient(self, *a))
-    history = nets[0].fit(X, y, epochs=3, batch_size=32, verbose=0)
+    history = nets[0].fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[WatchBatches()])
     assert len(calls) == 3 * 7
-    monkeypatch.setattr(loop.DenseStack, "of", classmethod(lambda cls, net, weighted: None))
+    monkeypatch.setattr(DenseStack, "trains", lambda self, weighted: False)
     reference = nets[1].fit(X, y, epochs=3, batch_size=32, verbose=0)
     np.testing.assert_allclose(nets[0].theta, nets[1].theta, rtol=0, atol=1e-12)
     np.testing.assert_allclose(history.history["loss"], reference.history["loss"], rtol=1e-12)
@@ -101,7 +107,8 @@ def test_what_the_fast_path_does_not_cover_takes_the_readable_path(case):
     elif case == "wide":
         layers = [lw.Dense(dense_stack.MAX_PRODUCT // 6 + 1), lw.Dense(3, activation="softmax")]
     net = lw.Network(layers or [lw.Dense(8), lw.Dense(3, activation="softmax")], input_dim=6, seed=0, **kw)
-    assert DenseStack.of(net, weighted=case == "weights") is None
+    stack = net._compiled_forward()
+    assert stack is None or not stack.trains(weighted=case == "weights")
 
 
 PREDICTED_OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse"),

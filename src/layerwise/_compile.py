@@ -16,21 +16,34 @@ ENABLED: bool = importlib.util.find_spec("numba") is not None and os.environ.get
 """Whether numba compiles the fused optimizer steps (:mod:`layerwise.optim.kernels`) and the image kernels."""
 
 
-def compiled(kernel):
-    """Compile ``kernel`` with numba on its first call: no bounds or zero-division checks, no fast-math."""
+def compiled(kernel=None, *, calls=()):
+    """Compile ``kernel`` with numba on its first call: no bounds or zero-division checks, no fast-math.
+
+    ``calls`` names the compiled kernels that ``kernel`` calls (``@compiled(calls=(adam,))``). numba compiles a
+    call to a kernel only if the name is bound to numba's compiled form, so those names are bound to theirs,
+    in ``kernel``'s module, before it is compiled. The wrapper's ``dispatcher()`` returns the compiled form.
+    """
+    if kernel is None:
+        return functools.partial(compiled, calls=calls)
     done = None
 
-    @functools.wraps(kernel)
-    def call(*args):
+    def dispatcher():
         nonlocal done
         if done is None:
             import numba
 
+            for callee in calls:
+                kernel.__globals__[callee.__name__] = callee.dispatcher()
             options = {"nogil": True, "error_model": "numpy"}
             try:
                 done = numba.njit(cache=True, **options)(kernel)
             except RuntimeError:  # no writable cache directory: compile in memory
                 done = numba.njit(**options)(kernel)
-        return done(*args)
+        return done
 
+    @functools.wraps(kernel)
+    def call(*args):
+        return (done if done is not None else dispatcher())(*args)
+
+    call.dispatcher = dispatcher
     return call

@@ -176,8 +176,10 @@ def dense_stack_pass(X, Y, theta, dtheta, buffer, S, layout, output, scale, tiny
 
 
 class DenseStack:
-    """The fast path of one network, if it covers it: :meth:`gradient` per batch and :meth:`output` for
-    prediction, from :meth:`of` and :meth:`for_prediction` (None when it does not cover the network).
+    """The fast path of one network, if it covers it: :meth:`output` for prediction and, where it
+    :meth:`trains` the network, :meth:`gradient` per batch; from :meth:`for_prediction` (None when it does not
+    cover the network). The network keeps its own (:meth:`Network._compiled_forward`), and with it, in
+    :attr:`workspaces`, the workspaces its training fills, from one ``fit`` to the next.
 
     For each batch size, the layers' ``Z``, ``A``, ``dZ`` and ``dA`` buffers of the workspace are replaced,
     once, by views of one flat buffer, which the kernel takes with its layout table; the ``cache`` and
@@ -191,7 +193,7 @@ class DenseStack:
         entries = {(entry.layer, entry.kind): entry.offset for entry in net.table.entries}
         self.params = [(entries[layer, "W"], entries[layer, "b"], layer.W.shape[1], layer.units,
                         HIDDEN.get(layer.activation.name, 0)) for layer in net.layers]
-        self.bound = {}
+        self.bound, self.workspaces = {}, {}  # training's buffers, by workspace and by batch size (see bind)
         units = [params[3] for params in self.params]
         self.row_layout = self._layout()  # prediction's, for one row: each layer's A over its Z
         self.row_layout[:, Z] = self.row_layout[:, A] = np.cumsum([0] + units[:-1])
@@ -219,13 +221,12 @@ class DenseStack:
         """The compiled forward pass of ``net``, or None when it does not cover the network."""
         return cls(net) if cls.covers(net) else None
 
-    @classmethod
-    def of(cls, net, weighted: bool) -> DenseStack | None:
-        """The fast path of training ``net``, or None when it does not cover it (see the module docstring)."""
-        covered = (cls.covers(net) and not weighted and not net.l2
-                   and (net.output.activation.name, net.loss_fn.name) in OUTPUTS and not net.loss_fn.get_config()
-                   and all(layer.W.size <= MAX_PRODUCT for layer in net.layers))
-        return cls(net) if covered else None
+    def trains(self, weighted: bool) -> bool:
+        """Whether the kernel also trains the network, with example weights if ``weighted`` (see the module
+        docstring)."""
+        net = self.net
+        return (not weighted and not net.l2 and (net.output.activation.name, net.loss_fn.name) in OUTPUTS
+                and not net.loss_fn.get_config() and all(layer.W.size <= MAX_PRODUCT for layer in net.layers))
 
     def predicts(self, X: np.ndarray) -> bool:
         """Whether :meth:`output` takes the checked rows ``X``: C-contiguous, and few enough for the pass to be

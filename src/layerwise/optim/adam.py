@@ -4,6 +4,7 @@ optimizers are driven and checkpointed."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -83,13 +84,37 @@ class Adam(Optimizer):
         p -= tmp
 
     def _fused_update(self, p, g, state, weight_decay):
-        beta1, beta2 = self.betas
-        correction2 = math.sqrt(1.0 - beta2**self.steps)
-        step_size = self._lr * correction2 / (1.0 - beta1**self.steps)
-        decay, shrink = (0.0, 1.0 - self._lr * weight_decay) if self.decoupled else (weight_decay, 1.0)
-        h = self._scalars(p.dtype, step_size, 1.0 - beta1, beta2, 1.0 - beta2, self.eps * correction2, decay, shrink)
+        h = self._scalars(p.dtype, *self._fused_scalars(self.steps, weight_decay))
         fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", self._absent(p.dtype)),
                    h, self.amsgrad)
+
+    def _fused_scalars(self, step: int, weight_decay: float) -> tuple[float, ...]:
+        """The scalars ``h`` of the fused step number ``step`` (see :func:`layerwise.optim.kernels.adam`)."""
+        beta1, beta2 = self.betas
+        correction2 = math.sqrt(1.0 - beta2**step)
+        step_size = self._lr * correction2 / (1.0 - beta1**step)
+        decay, shrink = (0.0, 1.0 - self._lr * weight_decay) if self.decoupled else (weight_decay, 1.0)
+        return step_size, 1.0 - beta1, beta2, 1.0 - beta2, self.eps * correction2, decay, shrink
+
+    def fused_steps(self, name: str, p: np.ndarray, decayed: Mapping[str, int] | None, count: int) -> tuple:
+        """What the next ``count`` steps of parameter ``name`` need when a compiled loop runs them
+        (:mod:`layerwise.train.dense_epoch`), as :meth:`step` with ``decayed`` would make them.
+
+        Returns ``(exp_avg, exp_avg_sq, max_exp_avg_sq, bounds, h)``: the state as flat arrays (an empty
+        one for ``max_exp_avg_sq`` without AMSGrad), the ends of the parts of the flattened ``p``
+        (``bounds[k]:bounds[k + 1]``, the decayed weights then the rest), and each step's scalars for each
+        part, shape ``(count, parts, 7)``. The loop calls :func:`layerwise.optim.kernels.adam` once per part
+        and step; the caller then adds the steps it ran to :attr:`steps`.
+        """
+        state = self._state.get(name)
+        if state is None:
+            state = self._create_state(name, p)
+        parts = self._parts(name, p, decayed)
+        bounds = np.array([0] + [p.size if part.stop is None else part.stop for part, _ in parts], dtype=np.int64)
+        h = np.array([[self._fused_scalars(self.steps + k, weight_decay) for _, weight_decay in parts]
+                      for k in range(1, count + 1)], dtype=p.dtype).reshape(count, len(parts), 7)
+        flat = {buf: array.reshape(-1) for buf, array in state.items()}
+        return (flat["exp_avg"], flat["exp_avg_sq"], flat.get("max_exp_avg_sq", self._absent(p.dtype)), bounds, h)
 
 
 class AdamW(Adam):

@@ -23,11 +23,11 @@ from .._checks import check_range, positive_int
 from ..distributed import get_communicator
 from ..engine.workspace import make_workspace
 from ..errors import ConfigError, TrainingDivergedError
-from ..layers.dense_stack import DenseStack
 from ..optim.optimizers import clip_grad_norm, get_optimizer
 from ..optim.schedules import Constant, get_schedule
 from .callbacks import Callback, CallbackList, EarlyStopping, ProgressBar
 from .checkpoint import CheckpointWriter, restore
+from .dense_epoch import CompiledEpoch
 from .evaluation import _count_matches, _labels, _predict_into, evaluate
 from .examples import example_weights, split
 from .history import History
@@ -116,6 +116,9 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     return history
 
 
+MAX_WORKSPACES = 8
+"""Batch sizes whose workspaces the Dense stack's fast path keeps from one fit to the next."""
+
 STAGE_BYTES = 1 << 21
 """Size of the buffer into which the shuffled inputs are gathered, a stretch of batches at a time."""
 
@@ -152,14 +155,20 @@ class _Trainer:
         self.predicted = None if self.labels is None else np.empty_like(self.labels)
         self.matches = None if self.labels is None else np.empty(self.labels.shape, dtype=bool)
         self.owned = None if comm is None else comm.owned(m, batch_size)  # the positions this rank trains on
-        self.workspaces = {}
         self.params, self.grads = {"theta": net.theta}, {"dtheta": net.dtheta}
         self.decayed = {"theta": net.n_weights}  # weight decay acts on the weights alone, theta's leading stretch
-        self.fast = None if comm is not None else DenseStack.of(net, weighted=weights is not None)
+        stack = None if comm is not None else net._compiled_forward()
+        self.fast = stack if stack is not None and stack.trains(weighted=weights is not None) else None
+        self.workspaces = {} if self.fast is None else self.fast.workspaces  # the fast path's persist between fits
+        self.compiled = None if self.fast is None else CompiledEpoch.of(self)
 
     def workspace(self, m: int) -> dict:
         """Buffers for a batch of ``m`` examples, allocated on first use and reused."""
         if m not in self.workspaces:
+            if len(self.workspaces) >= MAX_WORKSPACES:  # and so the fast path's bindings to them
+                self.workspaces.clear()
+                if self.fast is not None:
+                    self.fast.bound.clear()
             self.workspaces[m] = make_workspace(self.net, m)
         return self.workspaces[m]
 
@@ -181,9 +190,12 @@ class _Trainer:
         if self.shuffle:
             np.copyto(self.order, self.identity)  # a fresh permutation each epoch, so a resumed run draws the same one
             net.rng.shuffle(self.order)
+        listening = _listens_to_batches(callbacks)
+        if self.compiled is not None and self.compiled.takes(listening):
+            return self.compiled_epoch(epoch)
+        if self.shuffle:
             for source, target in self.gathered:
                 np.take(source, self.order, axis=0, out=target, mode="clip")
-        listening = _listens_to_batches(callbacks)
         total_loss = 0.0
         for batch, start in enumerate(range(0, m, size)):
             stop = min(start + size, m)
@@ -205,6 +217,19 @@ class _Trainer:
         if self.labels is not None:
             correct = _count_matches(self.predicted, self.labels_epoch, self.matches, self.owned)
             logs["accuracy"] = (correct if self.comm is None else self.comm.sum(correct)[0]) / m
+        return logs
+
+    def compiled_epoch(self, epoch: int) -> dict:
+        """The epoch's batches in one compiled call (:mod:`.dense_epoch`), with the logs and the divergence
+        error of :meth:`run_epoch`'s loop."""
+        m = self.X.shape[0]
+        done, total, correct, J = self.compiled.run(self)
+        if done < math.ceil(m / self.batch_size):
+            raise TrainingDivergedError(_divergence(epoch, done, "gradient" if math.isfinite(J) else "loss",
+                                                    self.optimizer, self.X, self.Y, self.weights))
+        logs = {"loss": total / m}
+        if self.labels is not None:
+            logs["accuracy"] = correct / m
         return logs
 
     def gradient(self, start: int, stop: int) -> tuple[float, dict, dict]:
