@@ -2,6 +2,8 @@
 goes; what it shows must be what loading the model describes, and a file it cannot trust is loaded as a whole."""
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,17 @@ def test_a_resumed_run_records_the_summary_of_its_network(models, tmp_path):
     path = train(tmp_path / "resumed", "--resume", str(models["dense"].parent / "checkpoint.safetensors"),
                  "--epochs", "3")
     assert recorded_description(path) == model_description(load_model(path))
+
+
+def test_a_file_that_shrinks_while_its_digest_is_computed_is_named(tmp_path):
+    from layerwise.errors import ModelFileError
+    from layerwise.io.safetensors_header import file_digest, open_model_file, read_header
+
+    path = tmp_path / "net.safetensors"  # larger than the reader's buffer, so that the cut bytes are read after it
+    lw.Network([lw.Dense(64), lw.Dense(3, activation="softmax")], input_dim=100, seed=0).save(path)
+    stream, size = open_model_file(path)
+    with stream:
+        header = read_header(path, stream, size)
+        os.truncate(path, size - 7)  # another process cuts the file after its header was checked
+        with pytest.raises(ModelFileError, match=f"^{re.escape(str(path))} is truncated: tensor '.+' ends early"):
+            file_digest(path, stream, header)

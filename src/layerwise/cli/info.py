@@ -74,7 +74,7 @@ def recorded_description(path) -> dict | None:
         summary, recorded = info.get("summary"), document.get(DIGEST_KEY)
         if recorded is None or not _matches(summary, header):
             return None
-        check_digest(path, file_digest(stream, header), recorded)
+        check_digest(path, file_digest(path, stream, header), recorded)
     return description(path, document["format_version"], document["library_version"], summary, info)
 
 

@@ -165,8 +165,9 @@ def digest_prefix(name: str, code: str, shape) -> bytes:
     return f"{name}\0{code}\0{','.join(map(str, shape))}\0".encode()
 
 
-def file_digest(stream: BinaryIO, header: Header, chunk: int = 1 << 20) -> str:
-    """The SHA-256 hex digest of the tensors of the checked file open as ``stream``, read ``chunk`` bytes at a time."""
+def file_digest(path, stream: BinaryIO, header: Header, chunk: int = 1 << 20) -> str:
+    """The SHA-256 hex digest of the tensors of the checked file ``path``, open as ``stream``, read ``chunk`` bytes
+    at a time."""
     digest = hashlib.sha256()
     for name in sorted(header.tensors):
         entry = header.tensors[name]
@@ -176,8 +177,8 @@ def file_digest(stream: BinaryIO, header: Header, chunk: int = 1 << 20) -> str:
         while left:
             data = stream.read(min(chunk, left))
             if not data:
-                raise ModelFileError(f"{stream.name} is truncated: tensor {name!r} ends early (did the file change "
-                                     f"while it was read?)")
+                raise ModelFileError(f"{path} is truncated: tensor {name!r} ends early (did the file change while "
+                                     f"it was read?)")
             digest.update(data)
             left -= len(data)
     return digest.hexdigest()
