@@ -40,7 +40,7 @@ def edited(src, dst, change):
 
 
 def summary_of(document):
-    return document["extra"]["cli"]["summary"]
+    return document["summary"]
 
 
 @pytest.mark.parametrize("kind", ["dense", "batchnorm and dropout"])
@@ -60,12 +60,19 @@ def test_the_batchnorm_state_is_in_the_file_but_not_in_the_summary(models):
     assert recorded["parameters"] == sum(value.size for name, value in tensors.items() if "running" not in name)
 
 
-def test_a_file_saved_by_the_library_records_no_summary_and_is_described_from_its_network(tmp_path, capsys):
+def test_a_file_saved_by_the_library_and_a_checkpoint_record_their_summary(models, tmp_path):
     net = lw.Network([lw.Dense(3), lw.Dense(2, activation="softmax")], input_dim=4, seed=0)
     net.save(tmp_path / "net.safetensors")
-    assert recorded_description(tmp_path / "net.safetensors") is None
-    assert cli.main(["info", str(tmp_path / "net.safetensors"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["layers"][0]["W"] == [3, 4]
+    for path in (tmp_path / "net.safetensors", models["dense"].parent / "checkpoint.safetensors"):
+        recorded = recorded_description(path)
+        assert recorded is not None and recorded == model_description(load_model(path))
+
+
+def test_a_file_without_a_summary_is_described_from_its_network(tmp_path, capsys):
+    fixture = Path(__file__).parent / "fixtures" / "v0_1_0" / "classifier_float32.safetensors"  # written by 0.1.0
+    assert recorded_description(fixture) is None
+    assert cli.main(["info", str(fixture), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == model_description(load_model(fixture))
 
 
 def test_a_changed_tensor_byte_is_reported_as_corrupt(models, tmp_path, capsys):
@@ -106,9 +113,9 @@ def test_a_summary_that_does_not_fit_the_file_is_not_trusted(models, tmp_path, c
 
 def test_training_information_of_the_wrong_type_is_an_error_on_either_path(models, tmp_path, capsys):
     path = edited(models["dense"], tmp_path / "edited.safetensors",
-                  lambda document: document["extra"]["cli"].update(summary="a summary"))
+                  lambda document: document["extra"]["cli"].update(tested_on=["test"]))
     assert cli.main(["info", str(path)]) == 2
-    assert "the metadata field cli.summary must be an object, received 'a summary'" in capsys.readouterr().err
+    assert "the metadata field cli.tested_on must be a string, received ['test']" in capsys.readouterr().err
 
 
 def test_a_resumed_run_records_the_summary_of_its_network(models, tmp_path):
@@ -129,3 +136,20 @@ def test_a_file_that_shrinks_while_its_digest_is_computed_is_named(tmp_path):
         os.truncate(path, size - 7)  # another process cuts the file after its header was checked
         with pytest.raises(ModelFileError, match=f"^{re.escape(str(path))} is truncated: tensor '.+' ends early"):
             file_digest(path, stream, header)
+
+
+@pytest.mark.parametrize("change, shown", [
+    (lambda document: document["config"]["layers"][0].update(activation="tanh"),
+     lambda description: description["layers"][0]["activation"] == "tanh"),
+    (lambda document: document["config"].update(classes=["a", "b", "c"]),
+     lambda description: description["classes"] == ["a", "b", "c"]),
+    (lambda document: document["preprocessing"]["inputs"].clear(),
+     lambda description: not description["standardized_inputs"]),
+], ids=["activation", "classes", "preprocessing"])
+def test_a_document_edited_after_its_summary_was_made_is_described_from_its_network(models, tmp_path, capsys,
+                                                                                    change, shown):
+    path = edited(models["dense"], tmp_path / "edited.safetensors", change)
+    assert recorded_description(path) is None
+    assert cli.main(["info", str(path), "--json"]) == 0
+    description = json.loads(capsys.readouterr().out)
+    assert shown(description) and description == model_description(load_model(path))

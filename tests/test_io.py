@@ -142,8 +142,12 @@ def test_file_layout_as_seen_by_a_plain_safetensors_reader(tmp_path):
         code = {"float32": "F32", "float64": "F64"}[stored[key].dtype.name]
         digest.update(f"{key}\0{code}\0{','.join(map(str, stored[key].shape))}\0".encode())
         digest.update(stored[key].astype(stored[key].dtype.newbyteorder("<")).tobytes())
+    summary = document.pop("summary")
     assert document == {"format": "layerwise", "format_version": 1, "library_version": lw.__version__,
                         "config": net.get_config(), "extra": {"epoch": 2}, "tensors_sha256": digest.hexdigest()}
+    assert summary["parameters"] == net.n_params and [layer["tensors"] for layer in summary["layers"]] == [
+        {"W1": list(net.params["W1"].shape), "b1": list(net.params["b1"].shape)},
+        {"W2": list(net.params["W2"].shape), "b2": list(net.params["b2"].shape)}]
     assert document["config"]["classes"] == ["x", "y", "z"]
     assert document["config"]["dtype"] == "float32"
 

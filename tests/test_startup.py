@@ -2,8 +2,10 @@
 the info of a trained model not even NumPy, and ``import layerwise`` imports nothing of the package until a name
 is used."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,12 +83,25 @@ def test_info_of_a_trained_model_imports_neither_numpy_nor_the_heavy_libraries(m
     assert not {*HEAVY, "numpy"} & loaded_after("info", model_path)
 
 
+def without_summary(path: Path) -> Path:
+    """``path``, a model file, with the summary left out of its document, as layerwise 0.1.0 wrote them."""
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    document = json.loads(header["__metadata__"]["layerwise"])
+    del document["summary"]
+    header["__metadata__"]["layerwise"] = json.dumps(document)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + n:])
+    return path
+
+
 def test_info_of_a_file_without_a_summary_loads_only_what_reading_a_dense_model_needs(tmp_path):
-    # a file saved by the library is loaded as a whole (so NumPy and the layers it holds are loaded), but that
-    # needs neither the compiled kernels, the network's generator, nor the training, data, option-checking or
+    # a file without a summary is loaded as a whole (so NumPy and the layers it holds are loaded), but that needs
+    # neither the compiled kernels, the network's generator, nor the training, data, option-checking or
     # convolution code
     lw.Network([lw.Dense(4), lw.Dense(2)], input_dim=3, seed=0).save(tmp_path / "net.safetensors")
-    loaded = loaded_after("info", str(tmp_path / "net.safetensors"), prefix="MODULES")
+    loaded = loaded_after("info", str(without_summary(tmp_path / "net.safetensors")), prefix="MODULES")
     assert {"layerwise.io.model_file", "layerwise.layers.dense", "numpy"} <= loaded
     unneeded = {"numba", "llvmlite", "numpy.random", "tomllib", "layerwise.train", "layerwise.optim",
                 "layerwise.data.datasets", "layerwise.cli.config", "layerwise.cli.options", "layerwise.cli.data",

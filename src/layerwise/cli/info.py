@@ -1,14 +1,16 @@
 """``layerwise info``: a saved model's layers, shapes and parameter counts.
 
-A model file written by ``layerwise train`` records the summary this command
-shows (:meth:`Model.summary`), so ``info`` reads the file's header alone, with
-no NumPy, and checks the file as it goes: the header's structure and tensor
-table (:mod:`layerwise.io.safetensors_header`), the document
+A model file records the summary this command shows
+(:func:`layerwise.io.summary.summary`), so ``info`` reads the file's header
+alone, with no NumPy, and checks the file as it goes: the header's structure
+and tensor table (:mod:`layerwise.io.safetensors_header`), the document
 (:mod:`layerwise.io.model_document`) and its training information, the summary
-against the tensor table, and the SHA-256 digest of every tensor's bytes. A
-file that records no summary (one saved by :func:`layerwise.io.save`, or by
-0.1.0), or whose summary does not match its tensors, is loaded as a whole and
-described from the network.
+against the tensor table and against the digest of the config and
+preprocessing it was made from, and the SHA-256 digest of every tensor's
+bytes. A file that records no summary (one written by layerwise 0.1.0), or
+whose summary does not fit its tensors or its document (an edited file), is
+loaded as a whole, with all of the loader's checks, and described from the
+network.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ _SHAPE, _NAMES, _NONE = "shape", "names", type(None)
 _SUMMARY = {"loss": (str,), "dtype": (str,), "inputs": (int,), "input_shape": (_SHAPE,), "outputs": (int,),
             "layers": (list,), "parameters": (int,), "bytes": (int,), "classes": (list, _NONE),
             "standardized_inputs": (bool,), "standardized_targets": (bool,), "columns": (_NAMES, _NONE),
-            "encoding": (str, _NONE)}
+            "encoding": (str, _NONE), "describes": (str,)}
 _LAYER = {"layer": (int, _NONE), "type": (str,), "output": (_SHAPE,), "W": (_SHAPE, _NONE), "b": (_SHAPE, _NONE),
           "parameters": (int,), "activation": (str, _NONE), "tensors": (dict,)}
 
@@ -55,7 +57,9 @@ def description(path, format_version: int, library_version: str, summary: dict, 
 
 def model_description(model: Model) -> dict:
     """The description of a loaded model, from its network."""
-    return description(model.path, model.format_version, model.library_version, model.summary(), model.info)
+    from ..io.summary import summary
+
+    return description(model.path, model.format_version, model.library_version, summary(model.net), model.info)
 
 
 def recorded_description(path) -> dict | None:
@@ -63,6 +67,7 @@ def recorded_description(path) -> dict | None:
     records none, or one that does not match its tensors."""
     from ..io.model_document import DIGEST_KEY, check_digest, parse_document
     from ..io.safetensors_header import file_digest, open_model_file, read_header
+    from ..io.summary import described
     from .model import META_KEY, check_info
 
     stream, size = open_model_file(path)
@@ -71,10 +76,11 @@ def recorded_description(path) -> dict | None:
         document = parse_document(path, header)
         info = document["extra"].get(META_KEY, {})
         check_info(path, info)
-        summary, recorded = info.get("summary"), document.get(DIGEST_KEY)
-        if recorded is None or not _matches(summary, header):
+        summary, recorded = document.get("summary"), document.get(DIGEST_KEY)
+        if recorded is None or not _matches(summary, header) or summary["describes"] != described(document):
             return None
         check_digest(path, file_digest(path, stream, header), recorded)
+    summary = {key: value for key, value in summary.items() if key != "describes"}
     return description(path, document["format_version"], document["library_version"], summary, info)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
+from ..io.summary import column_names, encoding_note, input_standardization
 from .console import PROG
 
 if TYPE_CHECKING:
@@ -34,16 +35,12 @@ class Model:
     @property
     def features(self):
         """The input standardisation, or None."""
-        steps = self.net.preprocessing
-        inputs = steps.inputs if steps is not None else ()
-        return next((step for step in inputs if step.name == "standardize"), None)
+        return input_standardization(self.net.preprocessing)
 
     @property
     def columns(self) -> list[str] | None:
         """The training columns' names when the model selects its inputs by name, else None."""
-        steps = self.net.preprocessing
-        first = steps.inputs[0] if steps is not None and steps.inputs else None
-        return list(first.names) if first is not None and first.name == "columns" else None
+        return column_names(self.net.preprocessing)
 
     @property
     def targets(self):
@@ -58,6 +55,10 @@ class Model:
             return list(self.net.classes)
         return list(range(self.net.loss_fn.n_classes(self.net.n_outputs)))
 
+    def encoding_note(self) -> str | None:
+        """How the preprocessing encodes the columns (:func:`layerwise.io.summary.encoding_note`), or None."""
+        return encoding_note(self.net.preprocessing)
+
     def check_features(self, X: np.ndarray, source: str) -> np.ndarray:
         """Return ``X``; raise ShapeError unless it has as many columns as the model takes."""
         steps = self.net.preprocessing
@@ -66,41 +67,6 @@ class Model:
             hint = " (leave out the target column)" if X.shape[1] == n + 1 else ""
             raise ShapeError(f"the model expects {n} feature(s), but {source} has {X.shape[1]} column(s){hint}")
         return X
-
-    def encoding_note(self) -> str | None:
-        """``encoded 5 columns into 9 inputs: one-hot city (3 categories); median-imputed age (+ indicator)``."""
-        steps = self.net.preprocessing
-        if steps is None or not any(step.name in ("one_hot", "impute") for step in steps.encoding):
-            return None
-        names = self.columns or [f"column {k}" for k in range(steps.n_features)]
-        parts = []
-        for step in steps.encoding:
-            if step.name == "one_hot":
-                parts.append("one-hot " + ", ".join(f"{names[k]} ({len(values)} categories)"
-                                                    for k, values in zip(step.columns, step.categories)))
-            elif step.name == "impute" and step.indicators:
-                parts.append("missing values imputed (median, with an indicator column) in " +
-                             ", ".join(names[j] for j in step.indicators))
-            names = step.output_names(names)
-        return (f"encoded {steps.n_features} column(s) into {steps.encoding[-1].n_out} inputs: "
-                f"{'; '.join(parts) or 'numbers only, none missing'}")
-
-    def summary(self) -> dict:
-        """What ``layerwise info`` shows of the network: its layers, shapes, counts and preprocessing (JSON)."""
-        net, layers = self.net, []
-        for layer in net.layers:
-            shapes = {spec.kind: list(spec.shape) for spec in layer.params()}
-            layers.append({"layer": layer.l if layer.numbered else None, "type": layer.label(),
-                           "output": list(layer.output_shape), "W": shapes.get("W"), "b": shapes.get("b"),
-                           "parameters": sum(math.prod(shape) for shape in shapes.values()),
-                           "activation": None if layer.activation is None else layer.activation.name,
-                           "tensors": {f"{kind}{layer.l}": shape for kind, shape in shapes.items()}})
-        return {"loss": net.loss_fn.name, "dtype": net.dtype.name, "inputs": net.input_dim,
-                "input_shape": list(net.input_shape), "outputs": net.n_outputs, "layers": layers,
-                "parameters": int(net.n_params), "bytes": int(net.n_params * net.dtype.itemsize),
-                "classes": None if net.classes is None else list(net.classes),
-                "standardized_inputs": self.features is not None, "standardized_targets": self.targets is not None,
-                "columns": self.columns, "encoding": self.encoding_note()}
 
     def rows(self, X: np.ndarray, names: list[str] | None, source: str, target: str | None = None):
         """``X`` as the model's ``predict`` takes it: columns matched by name when the model and the data name them.
@@ -171,7 +137,6 @@ _INFO_FIELDS = {
     "test_metrics": None,  # names -> numbers
     "options": (dict,),
     "tested_on": (str,),
-    "summary": (dict,),
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object",
                type(None): "null"}
@@ -215,10 +180,10 @@ def check_info(path, info) -> None:
 
 
 def save_model(path, model: Model) -> None:
-    """Write the network (with its preprocessing), the training information and the summary ``info`` shows."""
+    """Write the network (with its preprocessing) and the training information."""
     from ..io import model_file as io
 
-    io.save(model.net, path, metadata={META_KEY: {**model.info, "summary": model.summary()}})
+    io.save(model.net, path, metadata={META_KEY: model.info})
 
 
 def default_output_activation(loss: str) -> str:

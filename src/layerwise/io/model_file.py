@@ -22,6 +22,14 @@ Files written by ``layerwise train`` 0.1.0 kept their scalers as the extra
 tensors ``scaler.mean``/``scaler.scale`` and ``target_scaler.mean``/
 ``target_scaler.scale``; they are read as standardisation steps.
 
+``"summary"`` (since 0.2.0) is what ``layerwise info`` shows of the network
+(:func:`layerwise.io.summary.summary`: the layers' types, output and parameter
+shapes, counts and activations, the totals, the classes and what the
+preprocessing does), with ``"describes"``, the digest of the config and
+preprocessing it was made from (:func:`layerwise.io.summary.described`), so
+that it can describe the file without building the network; the loader does
+not read it.
+
 ``"tensors_sha256"`` (since 0.2.0) is the SHA-256 digest of every tensor,
 parameters and extras, as :func:`layerwise.io.safetensors_header.file_digest`
 computes it; a file whose tensors no longer match it is reported as corrupt.
@@ -70,6 +78,7 @@ from .model_document import (
 from .model_format import _check_finite, _classes_problem, _network_for
 from .safetensors_file import read_tensor, tensor_digest, update_digest
 from .safetensors_header import CODES, open_model_file, read_header
+from .summary import described, summary
 
 LEGACY_SCALERS = {"inputs": ("scaler.mean", "scaler.scale"), "targets": ("target_scaler.mean", "target_scaler.scale")}
 
@@ -161,6 +170,7 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
         arrays |= steps_tensors
     document[DIGEST_KEY] = tensor_digest(arrays)
     try:
+        document["summary"] = {**summary(net), "describes": described(document)}
         text = json.dumps(document, default=_json_scalar)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot save: the metadata and the network's config (class labels, seed) must be "
