@@ -58,6 +58,10 @@ MAX_PRODUCT = 1 << 16
 readable path's overhead no longer matters."""
 
 
+MAX_BATCH_SIZES = 8
+"""Batch sizes whose buffers a :class:`DenseStack` keeps: prediction's layouts, and training's workspaces (with
+their bindings) from one ``fit`` to the next."""
+
 MAX_PREDICTION = 1 << 20
 """Largest ``m * (number of weights)`` (the multiply-adds of the products) of a prediction for the compiled
 pass: beyond it the readable path, whose products are NumPy's, is as fast or faster. Measured at 2 threads,
@@ -240,7 +244,7 @@ class DenseStack:
         if layout is None:  # made whole before it is shared, so that threads predicting at once agree
             layout = self.row_layout.copy()
             layout[:, Z: A + 1] *= m
-            if len(self.layouts) >= 8:
+            if len(self.layouts) >= MAX_BATCH_SIZES:
                 self.layouts = {}
             self.layouts[m] = layout
         buffer = np.empty(m * self.width, dtype=X.dtype)  # each layer's A written over its Z
@@ -249,6 +253,12 @@ class DenseStack:
         dense_stack_pass(X, X, self.net.theta, buffer, buffer, buffer, layout, self.output_code, self.one, self.tiny,
                          False)
         return buffer[layout[-1, A]:].reshape(m, -1).copy()
+
+    def make_room(self) -> None:
+        """Forget the training workspaces, and their bindings, once :data:`MAX_BATCH_SIZES` are kept."""
+        if len(self.workspaces) >= MAX_BATCH_SIZES:
+            self.workspaces.clear()
+            self.bound.clear()
 
     def bind(self, ws: dict) -> tuple:
         """The flat buffer, scratch and layout of the workspace ``ws``, and the ``cache`` and ``grads`` on it."""

@@ -116,9 +116,6 @@ def fit(net, X, Y, epochs: int = 10, batch_size: int = 32, optimizer="adam", *, 
     return history
 
 
-MAX_WORKSPACES = 8
-"""Batch sizes whose workspaces the Dense stack's fast path keeps from one fit to the next."""
-
 STAGE_BYTES = 1 << 21
 """Size of the buffer into which the shuffled inputs are gathered, a stretch of batches at a time."""
 
@@ -165,10 +162,8 @@ class _Trainer:
     def workspace(self, m: int) -> dict:
         """Buffers for a batch of ``m`` examples, allocated on first use and reused."""
         if m not in self.workspaces:
-            if len(self.workspaces) >= MAX_WORKSPACES:  # and so the fast path's bindings to them
-                self.workspaces.clear()
-                if self.fast is not None:
-                    self.fast.bound.clear()
+            if self.fast is not None:  # whose workspaces are kept from one fit to the next
+                self.fast.make_room()
             self.workspaces[m] = make_workspace(self.net, m)
         return self.workspaces[m]
 
