@@ -106,9 +106,7 @@ class Adam(Optimizer):
         part, shape ``(count, parts, 7)``. The loop calls :func:`layerwise.optim.kernels.adam` once per part
         and step; the caller then adds the steps it ran to :attr:`steps`.
         """
-        state = self._state.get(name)
-        if state is None:
-            state = self._create_state(name, p)
+        state = self._state_of(name, p)
         parts = self._parts(name, p, decayed)
         bounds = np.array([0] + [p.size if part.stop is None else part.stop for part, _ in parts], dtype=np.int64)
         h = np.array([[self._fused_scalars(self.steps + k, weight_decay) for _, weight_decay in parts]

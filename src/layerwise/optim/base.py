@@ -127,9 +127,7 @@ class Optimizer:
                 raise DataError(f"no gradient 'd{name}' for parameter {name!r}; received gradients {sorted(grads)}")
             if g.shape != p.shape:
                 raise ShapeError(f"gradient 'd{name}' must have the shape of {name!r}, {p.shape}; received {g.shape}")
-            state = self._state.get(name)
-            if state is None:
-                state = self._create_state(name, p)
+            state = self._state_of(name, p)
             parts = self._parts(name, p, decayed)
             if fused.ENABLED and p.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=p.dtype)
@@ -172,6 +170,11 @@ class Optimizer:
             raise ConfigError(f"{type(self).__name__}: decayed[{name!r}]={n} splits parameter {name!r}, which "
                               f"must then be a contiguous array; received one with strides {p.strides}")
         return [(slice(0, n), weight_decay), (slice(n, None), 0.0)] if n else [(slice(None), 0.0)]
+
+    def _state_of(self, name: str, p: np.ndarray) -> dict[str, np.ndarray]:
+        """The state buffers of parameter ``name``, made (or taken from a loaded state) on its first step."""
+        state = self._state.get(name)
+        return self._create_state(name, p) if state is None else state
 
     def _create_state(self, name: str, p: np.ndarray) -> dict[str, np.ndarray]:
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
