@@ -170,7 +170,7 @@ def save(net: Network, path, *, tensors: dict[str, np.ndarray] | None = None, me
         arrays |= steps_tensors
     document[DIGEST_KEY] = tensor_digest(arrays)
     try:
-        document["summary"] = {**summary(net), "describes": described(document)}
+        document["summary"] = {**summary(net), "describes": described(document, default=_json_scalar)}
         text = json.dumps(document, default=_json_scalar)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot save: the metadata and the network's config (class labels, seed) must be "

@@ -68,15 +68,9 @@ def summary(net) -> dict:
             "columns": column_names(steps), "encoding": encoding_note(steps)}
 
 
-def described(document: dict) -> str:
+def described(document: dict, default=None) -> str:
     """The SHA-256 hex digest of the ``config`` and ``preprocessing`` of a model file's ``document``, as JSON with
-    sorted keys: what the summary beside them was made from."""
+    sorted keys: what the summary beside them was made from. ``default`` is ``json.dumps``'s, for a document
+    that still holds NumPy scalars (the one being saved)."""
     made_from = {"config": document["config"], "preprocessing": document.get("preprocessing")}
-    return hashlib.sha256(json.dumps(made_from, sort_keys=True, default=_number).encode()).hexdigest()
-
-
-def _number(value):
-    """A NumPy scalar as the Python number JSON writes; a TypeError for anything else, as ``json.dumps`` raises."""
-    if not hasattr(value, "item"):
-        raise TypeError(f"{type(value).__name__} {value!r} is not JSON-compatible")
-    return value.item()
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True, default=default).encode()).hexdigest()
